@@ -1,0 +1,43 @@
+# Two-command set-up (see README): `make demo` runs the main job, `make test` runs the suite.
+# Each creates .venv on first use and installs through constraints.txt (torch 2.13.0 CPU).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast lint install install-dev benchmarks clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/lightsaber demo
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+
+test: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; fi; \
+	  exit $$rc; }
+
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+benchmarks: $(VENV)/.installed-dev
+	$(PY) benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info mlflow.db mlruns

@@ -1,0 +1,21 @@
+"""Cohorts, outcome checks, splits and preprocessing: the data layer of lightsaber."""
+
+from lightsaber.data.cohort import Cohort
+from lightsaber.data.longitudinal import LongTable
+from lightsaber.data.preprocess import Features, Preprocessor, TabularPreprocessor
+from lightsaber.data.sequences import PaddedSequences, SequencePreprocessor
+from lightsaber.data.splits import Splits
+from lightsaber.data.targets import check_label, check_survival_target
+
+__all__ = [
+    "Cohort",
+    "Features",
+    "LongTable",
+    "PaddedSequences",
+    "Preprocessor",
+    "SequencePreprocessor",
+    "Splits",
+    "TabularPreprocessor",
+    "check_label",
+    "check_survival_target",
+]

@@ -1,0 +1,200 @@
+"""The one outcome checker: every fit, split and metric validates targets through here.
+
+Modelled on scikit-survival's ``check_y_survival``: survival targets are normalised to a
+scikit-survival structured array with fields ``("event", bool), ("time", float64)`` so they can be
+passed to any scikit-survival estimator or metric as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lightsaber.exceptions import TargetError
+
+__all__ = ["SURVIVAL_DTYPE", "check_label", "check_survival_target", "make_survival_target"]
+
+#: dtype of a survival target, identical to what ``sksurv.util.Surv.from_arrays`` builds.
+SURVIVAL_DTYPE = np.dtype([("event", "?"), ("time", "<f8")])
+
+
+def _positions(mask: np.ndarray, limit: int = 5) -> str:
+    """Format the first row positions where ``mask`` is true, for error messages."""
+    where = np.flatnonzero(mask)
+    shown = ", ".join(str(i) for i in where[:limit])
+    return shown + (", ..." if where.size > limit else "")
+
+
+def _as_event(event: Sequence | np.ndarray | pd.Series, name: str) -> np.ndarray:
+    values = pd.Series(np.asarray(event)) if not isinstance(event, pd.Series) else event
+    values = values.reset_index(drop=True)
+    if values.isna().any():
+        bad = values.isna().to_numpy()
+        raise TargetError(
+            f"event column '{name}' has {int(bad.sum())} missing value(s) "
+            f"(rows {_positions(bad)}); "
+            "expected 0/1 or False/True for every patient. Drop or fill those rows first."
+        )
+    if values.dtype == bool:
+        return values.to_numpy(dtype=bool)
+    numeric = pd.to_numeric(values, errors="coerce")
+    as_float = numeric.to_numpy(dtype=float, na_value=np.nan)
+    bad = numeric.isna().to_numpy() | ~np.isin(as_float, [0, 1])
+    if bad.any():
+        seen = sorted({str(v) for v in values[bad].unique()[:5]})
+        raise TargetError(
+            f"event column '{name}' must be binary (0/1 or False/True); found {int(bad.sum())} "
+            f"row(s) with other values {seen} (rows {_positions(bad)}). Map your status codes to "
+            "1 = event observed, 0 = censored (e.g. `df[col] == 'dead'`)."
+        )
+    return numeric.to_numpy(dtype=float).astype(bool)
+
+
+def _as_time(time: Sequence | np.ndarray | pd.Series, name: str) -> np.ndarray:
+    values = pd.Series(np.asarray(time)) if not isinstance(time, pd.Series) else time
+    values = values.reset_index(drop=True)
+    numeric = pd.to_numeric(values, errors="coerce")
+    not_numeric = numeric.isna().to_numpy() & values.notna().to_numpy()
+    if not_numeric.any():
+        raise TargetError(
+            f"duration column '{name}' has {int(not_numeric.sum())} non-numeric value(s) "
+            f"(rows {_positions(not_numeric)}); expected numbers (e.g. days since index date)."
+        )
+    times = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = ~np.isfinite(times)
+    if missing.any():
+        raise TargetError(
+            f"duration column '{name}' has {int(missing.sum())} missing or infinite value(s) "
+            f"(rows {_positions(missing)}); every patient needs a finite follow-up time. "
+            "Drop those rows or use the censoring time."
+        )
+    negative = times < 0
+    if negative.any():
+        raise TargetError(
+            f"duration column '{name}' has {int(negative.sum())} negative value(s) (min "
+            f"{times.min():g}, rows {_positions(negative)}); durations must be >= 0. Check the "
+            "start/end dates or whether event and duration columns were swapped."
+        )
+    return times
+
+
+def make_survival_target(event, time) -> np.ndarray:
+    """Build a structured survival array without validation (for internal, checked data)."""
+    y = np.empty(len(time), dtype=SURVIVAL_DTYPE)
+    y["event"] = np.asarray(event, dtype=bool)
+    y["time"] = np.asarray(time, dtype=np.float64)
+    return y
+
+
+def check_survival_target(
+    event,
+    time=None,
+    *,
+    event_name: str = "event",
+    duration_name: str = "duration",
+    allow_all_censored: bool = False,
+) -> np.ndarray:
+    """Validate and normalise a survival outcome.
+
+    Parameters
+    ----------
+    event : array-like or structured array
+        Event indicator (1/True = event observed, 0/False = censored). A scikit-survival
+        structured array (two fields: bool event, float time) may be passed alone instead.
+    time : array-like, optional
+        Follow-up durations (non-negative, finite). Omit when ``event`` is a structured array.
+    event_name, duration_name : str
+        Column names used in error messages.
+    allow_all_censored : bool, default False
+        Accept a target with no events (e.g. a small test split).
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array with fields ``event`` (bool) and ``time`` (float64).
+
+    Raises
+    ------
+    TargetError
+        Non-binary or missing events, non-numeric, missing, infinite or negative durations,
+        mismatched lengths, or no event at all.
+
+    Examples
+    --------
+    >>> y = check_survival_target([1, 0, 1], [5.0, 3.5, 8])
+    >>> y["event"].tolist(), y["time"].tolist()
+    ([True, False, True], [5.0, 3.5, 8.0])
+    >>> check_survival_target([0, 2], [1, 2])
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.TargetError: event column 'event' must be binary ...
+    """
+    if time is None:
+        arr = np.asarray(event)
+        if arr.dtype.names is None or len(arr.dtype.names) != 2:
+            raise TargetError(
+                "expected a structured survival array with two fields (event, time), e.g. from "
+                f"sksurv.util.Surv.from_arrays; got dtype {arr.dtype}. Or pass event and time."
+            )
+        event_field, time_field = arr.dtype.names
+        event, time = arr[event_field], arr[time_field]
+        event_name, duration_name = event_field, time_field
+    if len(event) != len(time):
+        raise TargetError(
+            f"event '{event_name}' has {len(event)} rows but duration '{duration_name}' has "
+            f"{len(time)}; they must describe the same patients."
+        )
+    ev = _as_event(event, event_name)
+    tm = _as_time(time, duration_name)
+    if not allow_all_censored and len(ev) and not ev.any():
+        raise TargetError(
+            f"all {len(ev)} samples are censored (event column '{event_name}' is all 0): no "
+            "survival model can be fitted or evaluated. Check the event coding (1 = event)."
+        )
+    return make_survival_target(ev, tm)
+
+
+def check_label(y, *, name: str = "label", allow_single_class: bool = False) -> np.ndarray:
+    """Validate a classification label.
+
+    Parameters
+    ----------
+    y : array-like
+        One label per patient. Missing values are not allowed.
+    name : str
+        Column name used in error messages.
+    allow_single_class : bool, default False
+        Accept a label with one class (e.g. a tiny split); training data never should.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels; booleans become ``0/1`` integers.
+
+    Examples
+    --------
+    >>> check_label([0, 1, 1]).tolist()
+    [0, 1, 1]
+    >>> check_label([1, 1, 1], name="hospdead")
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.TargetError: label column 'hospdead' has a single class (1) ...
+    """
+    values = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y.reset_index(drop=True)
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise TargetError(
+            f"label column '{name}' has {int(missing.sum())} missing value(s) (rows "
+            f"{_positions(missing)}); drop or impute those patients before fitting."
+        )
+    classes = values.unique()
+    if len(classes) < 2 and not allow_single_class and len(values):
+        raise TargetError(
+            f"label column '{name}' has a single class ({classes[0]!s}) in all {len(values)} "
+            "rows; a classifier needs at least two. Check the filter or the label definition."
+        )
+    if values.dtype == bool:
+        return values.to_numpy(dtype=np.int64)
+    return values.to_numpy()
