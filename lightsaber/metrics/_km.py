@@ -1,0 +1,132 @@
+"""Vectorised Kaplan-Meier estimates of the survival and the censoring distribution.
+
+Own implementation, justified by speed: scikit-survival's ``kaplan_meier_estimator`` counts
+deaths with a Python loop over every row (about 70 ms at n = 1e5, the largest single cost of an
+IPCW metric), while ``numpy.unique`` + ``bincount`` does the same in a few milliseconds. The
+arithmetic (ratios, ``1 - ratio``, ``cumprod``) and the lookup rule of
+``sksurv.nonparametric.SurvivalFunctionEstimator.predict_proba`` /
+``CensoringDistributionEstimator`` are reproduced operation for operation, and
+``tests/metrics/test_km.py`` checks equality with scikit-survival.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lightsaber.metrics.errors import MetricError
+
+__all__ = ["StepFunction", "censoring_kaplan_meier", "kaplan_meier"]
+
+
+@dataclass(frozen=True)
+class StepFunction:
+    """A right-continuous step function ``t -> prob`` fitted on a survival outcome.
+
+    ``unique_time`` and ``prob`` follow scikit-survival's layout: for a Kaplan-Meier fit the
+    first point is ``(-inf, 1.0)``.
+    """
+
+    unique_time: np.ndarray
+    prob: np.ndarray
+    what: str = "survival"
+
+    def __call__(self, time: np.ndarray) -> np.ndarray:
+        """Evaluate at ``time`` with scikit-survival's ``predict_proba`` rule.
+
+        Beyond the last observed time the estimate is 0 if it reached 0 and undefined
+        otherwise (a :class:`MetricError` is raised).
+        """
+        time = np.asarray(time, dtype=np.float64)
+        extends = time > self.unique_time[-1]
+        if self.prob[-1] > 0 and extends.any():
+            raise MetricError(
+                f"the Kaplan-Meier estimate of the {self.what} distribution is undefined after "
+                f"the last observed time {self.unique_time[-1]:g}; got time(s) up to "
+                f"{time.max():g}. Restrict the evaluation times (or tau) to the follow-up of the "
+                "data the estimate was fitted on."
+            )
+        out = np.zeros(time.shape, dtype=np.float64)
+        valid = ~extends
+        t = time[valid]
+        idx = np.searchsorted(self.unique_time, t)
+        eps = np.finfo(np.float64).eps
+        exact = np.absolute(self.unique_time[idx] - t) < eps
+        idx[~exact] -= 1
+        out[valid] = self.prob[idx]
+        return out
+
+
+def _counts(event: np.ndarray, time: np.ndarray):
+    uniq, inverse, counts = np.unique(time, return_inverse=True, return_counts=True)
+    n_events = np.bincount(inverse[event], minlength=uniq.shape[0])
+    n_censored = counts - n_events
+    n_at_risk = time.shape[0] - np.r_[0, np.cumsum(counts)][:-1]
+    return uniq, n_events, n_at_risk, n_censored
+
+
+def _product_limit(n_events: np.ndarray, n_at_risk: np.ndarray) -> np.ndarray:
+    ratio = np.divide(
+        n_events, n_at_risk, out=np.zeros(n_events.shape[0], dtype=float), where=n_events != 0
+    )
+    return np.cumprod(1.0 - ratio)
+
+
+def kaplan_meier(event: np.ndarray, time: np.ndarray) -> StepFunction:
+    """Kaplan-Meier estimate of the survival function, as scikit-survival computes it.
+
+    Parameters
+    ----------
+    event : numpy.ndarray of bool
+        Event indicators (validated).
+    time : numpy.ndarray of float
+        Follow-up times (validated).
+
+    Returns
+    -------
+    StepFunction
+        Evaluate it at any time up to the last follow-up time.
+
+    Examples
+    --------
+    >>> km = kaplan_meier(np.array([True, False, True]), np.array([1.0, 2.0, 3.0]))
+    >>> km(np.array([0.5, 1.0, 2.5, 3.0])).tolist()
+    [1.0, 0.6666666666666667, 0.6666666666666667, 0.0]
+    """
+    uniq, n_events, n_at_risk, _ = _counts(event, time)
+    prob = _product_limit(n_events, n_at_risk)
+    return StepFunction(np.r_[-np.inf, uniq], np.r_[1.0, prob], "survival")
+
+
+def censoring_kaplan_meier(event: np.ndarray, time: np.ndarray) -> StepFunction:
+    """Kaplan-Meier estimate of the censoring survival function ``G(t) = P(C > t)``.
+
+    Identical to ``sksurv.nonparametric.CensoringDistributionEstimator``: censorings are the
+    "events", and an event at the same time as a censoring is taken to happen first (it is
+    removed from the risk set of the censoring).
+
+    Parameters
+    ----------
+    event : numpy.ndarray of bool
+        Event indicators (validated).
+    time : numpy.ndarray of float
+        Follow-up times (validated).
+
+    Returns
+    -------
+    StepFunction
+        ``G``; evaluating it beyond the last follow-up time raises unless ``G`` reached 0.
+
+    Examples
+    --------
+    >>> g = censoring_kaplan_meier(np.array([True, False, True]), np.array([1.0, 2.0, 3.0]))
+    >>> g(np.array([1.0, 2.0, 3.0])).tolist()
+    [1.0, 0.5, 0.5]
+    """
+    if event.all():
+        uniq = np.unique(time)
+        return StepFunction(uniq, np.ones(uniq.shape[0]), "censoring")
+    uniq, n_events, n_at_risk, n_censored = _counts(event, time)
+    prob = _product_limit(n_censored, n_at_risk - n_events)
+    return StepFunction(np.r_[-np.inf, uniq], np.r_[1.0, prob], "censoring")
