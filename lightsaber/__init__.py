@@ -1,7 +1,8 @@
 """lightsaber: clinical and survival modelling from cohort to tracked model.
 
 The handful of names a notebook user needs are re-exported here; everything else lives in the
-sub-packages (:mod:`lightsaber.data`, ...).
+sub-packages. ``ls.models``, ``ls.losses``, ``ls.metrics`` and ``ls.tracking`` are imported on
+first use (they pull in torch and MLflow).
 
 Examples
 --------
@@ -12,18 +13,36 @@ Examples
 ['test', 'train', 'val']
 """
 
+import importlib
+from typing import Any
+
 from lightsaber import datasets
 from lightsaber.data import Cohort, Preprocessor, SequencePreprocessor, Splits
 from lightsaber.exceptions import LightsaberError
+from lightsaber.training.fit import Run, fit
 
 __version__ = "0.1.0"
+
+_LAZY = ("losses", "metrics", "models", "tracking")
 
 __all__ = [
     "Cohort",
     "LightsaberError",
     "Preprocessor",
+    "Run",
     "SequencePreprocessor",
     "Splits",
     "__version__",
     "datasets",
+    "fit",
+    "losses",
+    "metrics",
+    "models",
+    "tracking",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f"lightsaber.{name}")
+    raise AttributeError(f"module 'lightsaber' has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -9,7 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# Tests talk to 127.0.0.1 only: no MLflow usage telemetry (read when mlflow is imported).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
 matplotlib.use("Agg")
+
+from tests.mlflow_fixtures import (  # noqa: E402,F401  (fixtures shared by every package)
+    mlflow_server,
+    store,
+    store_uri,
+    template_store,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -191,8 +191,11 @@ def check_label(y, *, name: str = "label", allow_single_class: bool = False) -> 
         )
     classes = values.unique()
     if len(classes) < 2 and not allow_single_class and len(values):
+        # Show the class only when it is a plain code: a text label could be anything.
+        shown = classes[0] if isinstance(classes[0], (int, float, np.number, bool, np.bool_)) \
+            else "a text value"
         raise TargetError(
-            f"label column '{name}' has a single class ({classes[0]!s}) in all {len(values)} "
+            f"label column '{name}' has a single class ({shown!s}) in all {len(values)} "
             "rows; a classifier needs at least two. Check the filter or the label definition."
         )
     if values.dtype == bool:

@@ -1,0 +1,31 @@
+"""MLflow tracking: runs that always close, flat params, per-epoch metrics, run artifacts.
+
+The trainer (:func:`lightsaber.fit`) records every run through this layer; it is public so
+notebooks and custom loops can do the same. Everything goes through one
+:class:`mlflow.MlflowClient` per run, never through MLflow's process-wide active run, and
+nothing row-level is written: see ``docs/tracking.md`` for names, statuses and privacy.
+
+Examples
+--------
+>>> from lightsaber.tracking import flatten_params, resolve_tracking_uri
+>>> resolve_tracking_uri("http://127.0.0.1:5000")
+'http://127.0.0.1:5000'
+>>> flatten_params({"optimizer": {"lr": 0.01, "name": "adam"}})
+{'optimizer.lr': '0.01', 'optimizer.name': 'adam'}
+"""
+
+from lightsaber.tracking.environment import environment_info
+from lightsaber.tracking.errors import TrackingError
+from lightsaber.tracking.lifecycle import tracked_run
+from lightsaber.tracking.params import flatten_params
+from lightsaber.tracking.runs import TrackedRun
+from lightsaber.tracking.uri import resolve_tracking_uri
+
+__all__ = [
+    "TrackedRun",
+    "TrackingError",
+    "environment_info",
+    "flatten_params",
+    "resolve_tracking_uri",
+    "tracked_run",
+]

@@ -1,0 +1,191 @@
+"""Opening and closing runs: experiment lookup, run start, and the terminal status."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from lightsaber.tracking.errors import TrackingError
+from lightsaber.tracking.runs import TrackedRun
+from lightsaber.tracking.uri import (
+    experiment_folder,
+    redact_uri,
+    resolve_tracking_uri,
+    sqlite_artifact_root,
+)
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["tracked_run"]
+
+#: Experiment used when none is named.
+DEFAULT_EXPERIMENT = "lightsaber"
+#: Longest ``error_message`` tag written for a failed run.
+MAX_ERROR_MESSAGE = 1000
+
+_logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = None,
+                run_name: str | None = None, tags: Mapping[str, str] | None = None
+                ) -> Iterator[TrackedRun]:
+    """Open an MLflow run for the ``with`` block and always close it.
+
+    Parameters
+    ----------
+    experiment : str, optional
+        Experiment name, created when missing (default ``"lightsaber"``). For a sqlite store a
+        new experiment keeps its artifacts next to the database, in
+        ``<database folder>/mlruns/<experiment name>/``.
+    tracking_uri : str, optional
+        Where to record; see :func:`~lightsaber.tracking.resolve_tracking_uri` for the
+        fallbacks. The process-wide MLflow tracking URI and active run are left alone.
+    run_name : str, optional
+        Display name of the run (MLflow generates one when omitted).
+    tags : Mapping, optional
+        Tags set when the run is created (values converted with ``str``).
+
+    Yields
+    ------
+    TrackedRun
+        The open run.
+
+    Raises
+    ------
+    TrackingError
+        If the store cannot be opened, the experiment was deleted, or the run cannot be
+        created or closed. Errors raised inside the block are re-raised unchanged.
+
+    Notes
+    -----
+    The run ends ``FINISHED`` when the block completes; ``FAILED`` when it raises an
+    ``Exception`` (tags ``error_class``, e.g. ``"ValueError"`` or
+    ``"lightsaber.exceptions.TargetError"``, and ``error_message``, cut to 1,000 characters);
+    ``KILLED`` on ``KeyboardInterrupt``, ``SystemExit`` or any other ``BaseException``. Metrics
+    still held back by :meth:`TrackedRun.log_metrics` are sent first in every case.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> uri = f"sqlite:///{Path(tmp.name) / 'mlflow.db'}"
+    >>> with tracked_run("demo", tracking_uri=uri, tags={"task": "survival"}) as run:
+    ...     run.log_params({"model": {"hidden": (32, 32), "dropout": 0.1}})
+    ...     for epoch in range(3):
+    ...         run.log_metrics({"train_loss": 1.0 / (epoch + 1)}, step=epoch)
+    >>> logged = run.client.get_run(run.run_id)
+    >>> logged.info.status, logged.data.tags["task"]
+    ('FINISHED', 'survival')
+    >>> logged.data.params
+    {'model.dropout': '0.1', 'model.hidden': '(32, 32)'}
+    >>> [m.value for m in run.client.get_metric_history(run.run_id, "train_loss")]
+    [1.0, 0.5, 0.3333333333333333]
+    >>> tmp.cleanup()
+    """
+    uri = resolve_tracking_uri(tracking_uri)
+    client = _client(uri)
+    experiment_id = _experiment_id(client, uri, experiment or DEFAULT_EXPERIMENT)
+    try:
+        created = client.create_run(experiment_id, run_name=run_name,
+                                    tags={str(k): str(v) for k, v in (tags or {}).items()})
+    except Exception as err:
+        raise TrackingError(
+            f"Could not start a run in experiment {experiment_id} at {redact_uri(uri)}: {err}"
+        ) from err
+    run = TrackedRun(client, created.info.run_id, experiment_id, uri,
+                     artifact_uri=created.info.artifact_uri)
+    try:
+        yield run
+        run._flush()  # part of the block: if held metrics cannot be sent, the run failed
+    except Exception as err:
+        _close(run, "FAILED", err, {"error_class": _qualified_name(type(err)),
+                                    "error_message": str(err)[:MAX_ERROR_MESSAGE]})
+        raise
+    except BaseException as err:
+        _close(run, "KILLED", err)
+        raise
+    else:
+        _close(run, "FINISHED", None)
+
+
+def _client(uri: str) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    try:
+        with warnings.catch_warnings():
+            # SQLAlchemy 2.1 deprecates the ``noload`` strategy that MLflow's sqlalchemy store
+            # configures when it is first imported; ours is not the code to fix. Scoped to
+            # opening the client so our callers' own warning filters stay in force.
+            warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy",
+                                    category=DeprecationWarning)
+            return MlflowClient(tracking_uri=uri)
+    except Exception as err:
+        raise TrackingError(
+            f"Could not open the MLflow tracking store at {redact_uri(uri)}: {err}. Check the "
+            "URI (argument, then MLFLOW_TRACKING_URI), that the folder of a sqlite file can be "
+            "created, or that the server is running."
+        ) from err
+
+
+def _experiment_id(client: MlflowClient, uri: str, name: str) -> str:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            root = sqlite_artifact_root(uri)
+            location = None if root is None else (root / experiment_folder(name)).as_uri()
+            try:
+                return client.create_experiment(name, artifact_location=location)
+            except MlflowException as err:
+                if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                found = client.get_experiment_by_name(name)  # created concurrently
+                if found is None:
+                    raise
+    except MlflowException as err:
+        raise TrackingError(
+            f"Could not find or create experiment {name!r} at {redact_uri(uri)}: {err}"
+        ) from err
+    if found.lifecycle_stage != "active":
+        raise TrackingError(
+            f"Experiment {name!r} (id {found.experiment_id}) at {redact_uri(uri)} is deleted. "
+            f"Restore it (mlflow experiments restore --experiment-id {found.experiment_id}) or "
+            "use another experiment name."
+        )
+    return found.experiment_id
+
+
+def _close(run: TrackedRun, status: str, error: BaseException | None,
+           tags: Mapping[str, str] | None = None) -> None:
+    """Send held metrics and tags, then set the terminal status; never mask ``error``."""
+    problems: list[BaseException] = []
+    for step in (run._flush, lambda: run.set_tags(tags) if tags else None):
+        try:
+            step()
+        except Exception as err:  # keep going: the status matters more than one batch
+            problems.append(err)
+    try:
+        run.client.set_terminated(run.run_id, status)
+    except Exception as err:
+        problems.append(err)
+    if not problems:
+        return
+    message = (f"Run {run.run_id} at {redact_uri(run.tracking_uri)} was not closed cleanly "
+               f"(status {status}): {problems[0]}")
+    if error is None:
+        raise TrackingError(message) from problems[0]
+    _logger.error(message)
+    if hasattr(error, "add_note"):
+        error.add_note(message)
+
+
+def _qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"

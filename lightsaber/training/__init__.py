@@ -1,0 +1,1 @@
+"""Fitting: the one training path for scikit-learn estimators and PyTorch nets."""

@@ -1,0 +1,224 @@
+"""A fitted pipeline: cohort -> (flatten) -> preprocessing -> model, usable on new data.
+
+This is what ``ls.fit`` returns in ``Run.pipeline`` and what is logged to MLflow as a pyfunc
+model, so predictions on a new cohort apply exactly the training preprocessing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lightsaber.data.cohort import Cohort
+from lightsaber.data.longitudinal import LongTable
+from lightsaber.data.preprocess import Features, Preprocessor
+from lightsaber.exceptions import MissingColumnError
+
+__all__ = ["FittedPipeline", "model_task", "uses_sequences"]
+
+
+def uses_sequences(model: Any) -> bool:
+    """Whether a model consumes padded sequences (a net whose module's forward takes ``values``)."""
+    module = getattr(model, "module", None)
+    if module is None:
+        return False
+    forward = (module if isinstance(module, type) else type(module)).forward
+    return "values" in inspect.signature(forward).parameters
+
+
+def model_task(model: Any) -> str | None:
+    """``"survival"``, ``"classification"`` or ``None`` (unknown) for an estimator."""
+    task = getattr(model, "_task", None)
+    if task:
+        return task
+    inner = getattr(model, "estimator", None)  # search objects
+    if inner is not None and inner is not model:
+        return model_task(inner)
+    module = type(model).__module__
+    if module.startswith("sksurv"):
+        return "survival"
+    from sklearn.base import is_classifier
+
+    return "classification" if is_classifier(model) else None
+
+
+@dataclass
+class FittedPipeline:
+    """Preprocessing and a fitted model, with the schema needed to apply them to new data.
+
+    Attributes
+    ----------
+    preprocessor : Preprocessor
+        Fitted on the training split.
+    model : estimator
+        Fitted model (scikit-learn, scikit-survival or a lightsaber net).
+    task : {"classification", "survival"}
+    flatten : dict or None
+        ``{"stats": ..., "window": ...}`` when longitudinal data were aggregated into static
+        features for a model that does not read sequences.
+    sequences : bool
+        Whether the model reads padded sequences.
+    id_column, time_column : str or None
+        Cohort identifier and longitudinal time columns.
+    static_columns, longitudinal_columns : list of str
+        Raw input columns the pipeline needs.
+    """
+
+    preprocessor: Preprocessor
+    model: Any
+    task: str
+    flatten: dict[str, Any] | None
+    sequences: bool
+    id_column: str
+    time_column: str | None
+    static_columns: list[str]
+    longitudinal_columns: list[str] = field(default_factory=list)
+    dtypes: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ inputs
+    def _prepare(self, cohort: Cohort) -> Cohort:
+        if self.flatten is not None and cohort.has_longitudinal:
+            return cohort.flatten(**self.flatten)
+        return cohort
+
+    def model_input(self, features: Features) -> Any:
+        """Arrange preprocessed features the way the model reads them."""
+        if self.sequences:
+            seqs = features.sequences
+            return {"values": seqs.values, "lengths": seqs.lengths,
+                    "static": features.static if features.static.shape[1] else None}
+        return features.static
+
+    def transform(self, cohort: Cohort) -> Any:
+        """Model input for a cohort (same preprocessing as training)."""
+        return self.model_input(self.preprocessor.transform(self._prepare(cohort)))
+
+    # ------------------------------------------------------------------ predictions
+    def predict(self, cohort: Cohort) -> np.ndarray:
+        """Risk (survival) or positive-class probability (binary classification)."""
+        return self.predict_from_input(self.transform(cohort))
+
+    def predict_from_input(self, X: Any) -> np.ndarray:
+        """Prediction from an already preprocessed model input."""
+        if self.task == "survival":
+            return np.asarray(self.model.predict(X), dtype=float)
+        proba = np.asarray(self.model.predict_proba(X), dtype=float)
+        return proba[:, 1] if proba.shape[1] == 2 else proba
+
+    # ------------------------------------------------------------------ raw frames (pyfunc)
+    def transform_frame(self, frame: pd.DataFrame) -> Any:
+        """Model input from one DataFrame (the pyfunc input format).
+
+        Static-only pipelines take one row per patient with the static columns. Pipelines that
+        use longitudinal data take the long format: ``id``, ``time``, the measurements, and the
+        static columns repeated on each row of a patient.
+        """
+        needed = list(self.static_columns)
+        if self.longitudinal_columns:
+            needed += [self.id_column, self.time_column, *self.longitudinal_columns]
+        missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+        if missing:
+            raise MissingColumnError(
+                f"input is missing {len(missing)} column(s) the model was trained with: "
+                f"{missing[:10]}{' ...' if len(missing) > 10 else ''}.")
+        if not self.longitudinal_columns:
+            static = frame[self.static_columns].reset_index(drop=True)
+            return self.model_input(self._features(static, None))
+        ids = pd.Index(pd.unique(frame[self.id_column]))
+        static = (frame.groupby(self.id_column, sort=False)[self.static_columns].first()
+                  .reindex(ids).reset_index(drop=True))
+        long_table = LongTable.build(frame, id_column=self.id_column, time=self.time_column,
+                                     features=self.longitudinal_columns, patient_ids=ids,
+                                     sort=True)
+        return self.model_input(self._features(static, long_table))
+
+    def _features(self, static: pd.DataFrame, long_table: LongTable | None) -> Features:
+        pre = self.preprocessor
+        if self.flatten is not None and long_table is not None:
+            static = pd.concat([static, long_table.aggregate(**self.flatten)], axis=1)
+        table = pre.tabular_.transform(static)
+        seqs = None
+        if pre.sequence_ is not None:
+            seqs = pre.sequence_.transform(SimpleNamespace(long_table=long_table))
+        return Features(table, list(pre.tabular_.get_feature_names_out()), seqs)
+
+    def input_frame(self, cohort: Cohort) -> pd.DataFrame:
+        """A cohort in the one-DataFrame input format of :meth:`predict_frame` (and pyfunc).
+
+        Contains the cohort's identifiers (needed to group the long format): do not log it.
+        """
+        static = pd.concat([pd.Series(cohort.ids, name=self.id_column),
+                            cohort.static[self.static_columns]], axis=1)
+        if not self.longitudinal_columns:
+            return static[self.static_columns]
+        long = cohort.longitudinal[[self.id_column, self.time_column,
+                                    *self.longitudinal_columns]]
+        return long.merge(static, on=self.id_column, how="left", sort=False)
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`)."""
+        prediction = self.predict_from_input(self.transform_frame(frame))
+        if self.task == "survival":
+            return pd.DataFrame({"risk": prediction})
+        if prediction.ndim == 1:
+            return pd.DataFrame({"probability": prediction})
+        classes = getattr(self.model, "classes_", range(prediction.shape[1]))
+        return pd.DataFrame(prediction, columns=[f"probability_{c}" for c in classes])
+
+    def example_frame(self) -> pd.DataFrame:
+        """A synthetic input example built from training statistics, never from a real row."""
+        pre = self.preprocessor.tabular_
+        values: dict[str, Any] = {}
+        ct = pre.transformer_
+        numeric = ct.named_transformers_.get("numeric")
+        medians = (numeric.named_steps["impute"].statistics_ if numeric is not None
+                   else np.zeros(0))
+        for name, value in zip(pre.numeric_, medians, strict=False):
+            values[name] = float(value)
+        if pre.categorical_:
+            encoder = ct.named_transformers_["categorical"].named_steps["onehot"]
+            for name, cats in zip(pre.categorical_, encoder.categories_, strict=True):
+                values[name] = str(cats[0])
+        static = {c: values.get(c, 0.0) for c in self.static_columns}
+        if not self.longitudinal_columns:
+            return self._with_training_dtypes(pd.DataFrame([static]))
+        means = (self.preprocessor.sequence_.mean_ if self.preprocessor.sequence_ is not None
+                 else np.zeros(len(self.longitudinal_columns)))
+        rows = []
+        for step in range(2):
+            row = {self.id_column: "example", self.time_column: float(step), **static}
+            row.update({c: float(m) for c, m in zip(self.longitudinal_columns, means,
+                                                     strict=False)})
+            rows.append(row)
+        return self._with_training_dtypes(pd.DataFrame(rows))
+
+    def _with_training_dtypes(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Cast example columns to the dtypes seen in training (so the signature matches)."""
+        for column, dtype in self.dtypes.items():
+            if column in frame.columns:
+                kind = np.dtype(dtype) if dtype not in ("object", "category", "str") else None
+                if kind is not None and kind.kind in "iub":
+                    frame[column] = np.round(frame[column].astype(float)).astype(kind)
+                elif kind is not None:
+                    frame[column] = frame[column].astype(kind)
+        return frame
+
+
+def describe_inputs(cohort: Cohort, flatten: Mapping[str, Any] | None, sequences: bool
+                    ) -> dict[str, Any]:
+    """Raw columns a pipeline needs from a cohort."""
+    long_cols = list(cohort.long_table.features) if cohort.has_longitudinal and (
+        sequences or flatten is not None) else []
+    dtypes = {c: str(cohort.static[c].dtype) for c in cohort.feature_names}
+    if long_cols:
+        frame = cohort.long_table.frame
+        dtypes.update({c: str(frame[c].dtype) for c in
+                       [cohort.long_table.time, *long_cols]})
+    return {"static_columns": list(cohort.feature_names), "longitudinal_columns": long_cols,
+            "dtypes": dtypes}
