@@ -151,9 +151,11 @@ def _default_preprocessor(sequences: bool) -> Preprocessor:
     return Preprocessor(sequence=SequencePreprocessor() if sequences else None)
 
 
-def _flat_params(model: Any) -> dict[str, Any]:
+def _flat_params(model: Any, deep: bool = False) -> dict[str, Any]:
     params = {}
-    for key, value in model.get_params(deep=False).items():
+    for key, value in model.get_params(deep=deep).items():
+        if key.startswith("_"):
+            continue
         if isinstance(value, (int, float, str, bool)) or value is None:
             params[key] = value
         elif isinstance(value, type) or callable(value):
@@ -249,7 +251,8 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
                                        "sequences": sequences},
                         "early_stopping": early_stopping, "monitor": monitor})
         run.log_manifest(splits.manifest)
-        run.log_config(dict(config or {}))
+        run.log_config(dict(config) if config is not None else _call_config(
+            prepared, pre, task, early_stopping, monitor, metrics, flat))
         run.log_environment()
         result = _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
                                      early_stopping, metrics, run=run)
@@ -265,6 +268,21 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         result.run_id = run.run_id
         result.tracking_uri = run.tracking_uri
         return result
+
+
+def _call_config(model: Any, pre: Preprocessor, task: str, early_stopping: int | None,
+                 monitor: str | None, metrics: Sequence[str] | None,
+                 flat: dict[str, Any] | None) -> dict[str, Any]:
+    """The resolved ``ls.fit`` call (estimator settings, not data) when no config is given."""
+    from lightsaber.tracking import flatten_params
+
+    return {"task": task,
+            "model": {"class": f"{type(model).__module__}.{type(model).__qualname__}",
+                      "params": _flat_params(model)},
+            "preprocessor": {"class": type(pre).__qualname__,
+                             "params": flatten_params(_flat_params(pre, deep=True))},
+            "early_stopping": early_stopping, "monitor": monitor,
+            "metrics": list(metrics) if metrics else None, "flatten": flat}
 
 
 def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[str, Cohort],
