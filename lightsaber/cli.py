@@ -18,7 +18,8 @@ __all__ = ["main"]
 def _demo(args: argparse.Namespace) -> int:
     from lightsaber.demo import run_demo
 
-    run_demo(n_patients=args.patients, seed=args.seed, progress=not args.no_progress)
+    run_demo(n_patients=args.patients, seed=args.seed, progress=not args.no_progress,
+             train=not args.data_only)
     return 0
 
 
@@ -30,11 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run the main job end to end on the bundled sample cohort",
         description="Ingest, split and preprocess the bundled synthetic in-hospital-mortality "
-                    "cohort, and print a summary.")
+                    "cohort, then fit, evaluate and track two models in MLflow.")
     demo.add_argument("--patients", type=int, default=None,
                       help="generate a cohort of this size instead of reading data_samples/")
     demo.add_argument("--seed", type=int, default=7, help="split seed (default 7)")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo.add_argument("--data-only", action="store_true",
+                      help="stop after preprocessing (no training or tracking)")
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -32,17 +32,23 @@ def save_pipeline_model(pipeline: FittedPipeline, path: str | Path) -> None:
     """Write the pipeline as an MLflow pyfunc model directory at ``path``.
 
     The signature comes from a synthetic example (training medians, first categories), never
-    from a patient row.
+    from a patient row. MLflow's advice about choices made here on purpose (CloudPickle,
+    integer columns) is silenced for this call only, never process-wide.
     """
+    import logging
     import warnings
 
     from mlflow.models import infer_signature
 
     example = pipeline.example_frame()
-    with warnings.catch_warnings():
-        # MLflow's advisory UserWarnings (integer columns, CloudPickle, type hints) are about
-        # choices made here on purpose; scoped to this call, never process-wide.
-        warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, pipeline.predict_frame(example))
-        mlflow.pyfunc.save_model(str(path), python_model=PipelineModel(pipeline),
-                                 signature=signature, input_example=example)
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            signature = infer_signature(example, pipeline.predict_frame(example))
+            mlflow.pyfunc.save_model(str(path), python_model=PipelineModel(pipeline),
+                                     signature=signature, input_example=example)
+    finally:
+        pyfunc_log.setLevel(level)
