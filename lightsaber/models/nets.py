@@ -551,6 +551,13 @@ class SurvivalNet(_LightsaberNet):
             return np.vstack([fn(self.unique_times_) for fn in functions])
         return functions
 
+    def predict_median_time(self, X: Any) -> np.ndarray:
+        """Median survival time per row: the first time S(t | x) <= 0.5 (``inf`` if never)."""
+        surv = self.predict_survival_function(X, return_array=True)
+        below = surv <= 0.5
+        first = np.argmax(below, axis=1)
+        return np.where(below.any(axis=1), self.unique_times_[first], np.inf)
+
     def predict_survival_matrix(self, X: Any, times: Sequence[float]) -> np.ndarray:
         """S(t | x) at arbitrary ``times`` (n_rows x n_times); 1 before the first event time."""
         self._require_baseline()

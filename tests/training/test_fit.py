@@ -233,3 +233,17 @@ def test_no_patient_id_in_the_tracking_store(tmp_path, monkeypatch, secret_ids):
         fit(model, cohort, splits, progress=False)
     hits = scan_tracking_store([tmp_path], ["SECRET-PATIENT", *ids[:50]])
     assert hits == []
+
+
+def test_predict_frame_with_missing_columns_names_them(sample):
+    from lightsaber.exceptions import MissingColumnError
+
+    cohort, splits = sample
+    run = fit(LogisticRegression(max_iter=2000), cohort, splits, track=False)
+    frame = run.pipeline.input_frame(cohort.subset(splits.test[:5]))
+    expected = r"missing 2 column\(s\).*'bmi', 'lactate'"
+    with pytest.raises(MissingColumnError, match=expected) as info:
+        run.pipeline.predict_frame(frame.drop(columns=["bmi", "lactate"]))
+    assert "P1" not in str(info.value)
+    np.testing.assert_allclose(run.pipeline.predict_frame(frame)["probability"],
+                               run.pipeline.predict(cohort.subset(splits.test[:5])))

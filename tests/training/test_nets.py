@@ -112,6 +112,13 @@ def test_survival_net_protocol_and_breslow():
     surv = net.predict_survival_function(X[:5], return_array=True)
     assert surv.shape == (5, len(net.unique_times_))
     assert np.all(np.diff(surv, axis=1) <= 1e-12) and surv.min() >= 0 and surv.max() <= 1
+    median = net.predict_median_time(X[:5])
+    for row, m in zip(surv, median, strict=True):
+        if np.isfinite(m):
+            k = int(np.searchsorted(net.unique_times_, m))
+            assert row[k] <= 0.5 and (k == 0 or row[k - 1] > 0.5)
+    assert np.argsort(median[np.isfinite(median)]).tolist() == np.argsort(
+        -risk[:5][np.isfinite(median)]).tolist()  # higher risk, earlier median
     grid = net.predict_survival_matrix(X[:5], [0.0, net.unique_times_[3], 1e9])
     np.testing.assert_allclose(grid[:, 0], 1.0)
     np.testing.assert_allclose(grid[:, 1], surv[:, 3])
