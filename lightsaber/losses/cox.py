@@ -1,62 +1,146 @@
-"""Cox negative partial log-likelihood (Breslow ties), O(n log n).
+r"""Cox negative partial log-likelihood: Breslow or Efron ties, optional strata, O(n log n).
 
-Sort once by time, then a cumulative log-sum-exp gives every risk set; tied times share the
-risk set of the first of them. No n x n matrix is built. Written here rather than taken from
-pycox (``cox_ph_loss`` assumes no ties and a pre-sorted batch) or torchsurv (no strata, slower;
-see ``benchmarks/``) because the trainer needs tie-correct, graph-connected values on any batch.
+Sort once (by stratum, then by time descending); one cumulative sum over the sorted risks then
+gives every risk set, and tied times share the risk set of their tie block. Efron's correction
+needs, per tie block, only its number of events, each event's rank inside it and the block's
+share of the risk set, all O(n) after the sort; no ``n x n`` matrix is built. The arithmetic
+lives in :mod:`lightsaber.losses._partial_likelihood`.
+
+Written here rather than taken from pycox (its ``cox_ph_loss`` ignores ties: a tied subject's
+risk set depends on the sort order) or torchsurv 0.2 (it coerces risks and times to float32,
+has no shift in its Efron branch, loops over strata in Python and warns on every batch with
+ties). ``benchmarks/cox_loss.py`` times all three.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+
+from lightsaber.losses._ordering import argsort_durations
+from lightsaber.losses._partial_likelihood import closed_form, log_space, tie_blocks
+from lightsaber.losses._validation import (
+    _as_column,
+    as_duration,
+    as_event,
+    as_prediction,
+    check_option,
+)
 
 __all__ = ["cox_ph_loss"]
 
 
-def cox_ph_loss(risk: torch.Tensor, duration: torch.Tensor, event: torch.Tensor, *,
-                reduction: str = "mean") -> torch.Tensor:
-    """Negative Cox partial log-likelihood with Breslow's handling of ties.
+def _descending_order(duration: torch.Tensor,
+                      strata: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted times and the row order: strata together, times descending inside each stratum.
+
+    The order among tied times is irrelevant (a tie block shares one risk set), so the time
+    sort need not be stable; the stratum sort must be, to keep the time order.
+    """
+    order = argsort_durations(duration, descending=True)
+    if strata is not None:
+        order = order.index_select(0, torch.argsort(strata.index_select(0, order), stable=True))
+    return duration.index_select(0, order), order
+
+
+def _stratum_log_likelihood(risk_sorted: torch.Tensor, time_sorted: torch.Tensor,
+                            event_sorted: torch.Tensor, efron: bool) -> torch.Tensor:
+    if not bool(event_sorted.any()):
+        return risk_sorted.sum() * 0.0
+    blocks = tie_blocks(time_sorted, event_sorted)
+    value = closed_form(risk_sorted, blocks, efron)
+    return log_space(risk_sorted, blocks, efron) if value is None else value
+
+
+def cox_ph_loss(risk: torch.Tensor, duration: Any, event: Any, *, ties: str = "breslow",
+                strata: Any = None, reduction: str = "mean") -> torch.Tensor:
+    r"""Negative Cox partial log-likelihood with Breslow's or Efron's handling of ties.
+
+    With risk scores :math:`\eta_i` (log hazard ratios; **higher = earlier event**), distinct
+    event times :math:`\tau_k`, events :math:`H_k` at :math:`\tau_k` (:math:`m_k = |H_k|`) and
+    risk sets :math:`R_k = \{j : t_j \ge \tau_k\}` (within the stratum when ``strata`` is
+    given), the partial log-likelihood is
+
+    .. math::
+
+        \ell = \sum_k \Big[ \sum_{i \in H_k} \eta_i
+               - \sum_{l=0}^{m_k - 1} \log\Big( \sum_{j \in R_k} e^{\eta_j}
+               - c \, \tfrac{l}{m_k} \sum_{i \in H_k} e^{\eta_i} \Big) \Big]
+
+    with :math:`c = 0` for Breslow and :math:`c = 1` for Efron. Without tied event times both
+    are Cox's partial likelihood. Equals R ``survival::coxph(..., ties=)``'s ``logLik`` at the
+    same linear predictor (see ``docs/losses.md`` for the measured deltas).
 
     Parameters
     ----------
     risk : Tensor, shape (n,) or (n, 1)
         Log hazard ratio (higher = earlier event).
-    duration : Tensor, shape (n,)
-        Follow-up times.
-    event : Tensor, shape (n,)
-        1 for an observed event, 0 for censoring.
-    reduction : {"mean", "sum"}
-        ``"sum"`` is minus the partial log-likelihood; ``"mean"`` divides by the number of
-        events.
+    duration : Tensor or array-like, shape (n,)
+        Follow-up times (event or censoring). Only their order and equality are used.
+    event : Tensor or array-like, shape (n,)
+        1 (or True) for an observed event, 0 for censoring.
+    ties : {"breslow", "efron"}, default "breslow"
+        Approximation for tied event times.
+    strata : Tensor or array-like, shape (n,), optional
+        Stratum id per row (any integer codes). Risk sets are formed within a stratum; each
+        stratum has its own baseline hazard, and the log-likelihoods add up.
+    reduction : {"mean", "sum"}, default "mean"
+        ``"sum"`` is :math:`-\ell`; ``"mean"`` is :math:`-\ell` divided by the number of events
+        in the batch (all strata together).
 
     Returns
     -------
     Tensor
-        A scalar. A batch without events gives ``0 * risk.sum()``: zero, and still connected to
-        the graph (never NaN).
+        A scalar of ``risk``'s dtype. A batch without events gives ``risk.sum() * 0``: zero,
+        still connected to the graph (so ``backward`` works and gives zero gradients), never NaN.
+
+    Raises
+    ------
+    LossInputError
+        On a bad shape, a non-binary event, a non-finite duration or an unknown option.
 
     Examples
     --------
-    >>> risk = torch.tensor([0.5, -0.2, 0.1], requires_grad=True)
+    >>> risk = torch.tensor([0.5, -0.2, 0.1], dtype=torch.float64, requires_grad=True)
     >>> loss = cox_ph_loss(risk, torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 0.0, 1.0]))
     >>> round(loss.item(), 4)
     0.3867
+    >>> tied = torch.tensor([1.0, 1.0, 2.0])
+    >>> events = torch.tensor([1, 1, 0])
+    >>> round(cox_ph_loss(risk, tied, events, ties="efron", reduction="sum").item(), 4)
+    1.823
+    >>> round(cox_ph_loss(risk, tied, events, ties="breslow", reduction="sum").item(), 4)
+    2.2466
+    >>> cox_ph_loss(risk, tied, torch.zeros(3)).item()  # no event: a connected zero
+    0.0
     """
-    if reduction not in {"mean", "sum"}:
-        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}.")
-    risk = risk.reshape(-1)
-    duration = duration.reshape(-1).to(risk.device)
-    event = event.reshape(-1).to(device=risk.device, dtype=risk.dtype)
-    if risk.numel() == 0 or not bool(event.any()):
+    check_option(ties, "ties", ("breslow", "efron"))
+    check_option(reduction, "reduction", ("mean", "sum"))
+    risk = as_prediction(risk, width=1, name="risk")
+    n = risk.shape[0]
+    duration = as_duration(duration, n, risk.device)
+    event = as_event(event, n, risk.device)
+    if strata is not None:
+        strata = _as_column(strata, "strata", n, risk.device)
+    n_events = int(event.sum())
+    if n_events == 0:
         return risk.sum() * 0.0
-    order = torch.argsort(duration, descending=True, stable=True)
-    risk_sorted, time_sorted, event_sorted = risk[order], duration[order], event[order]
-    log_risk_set = torch.logcumsumexp(risk_sorted, dim=0)
-    # Ties: every member of a tie block uses the risk set at the block's last (earliest-time)
-    # position in descending order, which includes all tied subjects.
-    _, counts = torch.unique_consecutive(time_sorted, return_counts=True)
-    block_end = torch.cumsum(counts, dim=0) - 1
-    log_risk_set = torch.repeat_interleave(log_risk_set[block_end], counts)
-    partial = (risk_sorted - log_risk_set) * event_sorted
-    total = -partial.sum()
-    return total / event_sorted.sum() if reduction == "mean" else total
+    efron = ties == "efron"
+
+    time_sorted, order = _descending_order(duration, strata)
+    risk_sorted = risk.index_select(0, order)
+    event_sorted = event.index_select(0, order)
+    if strata is None:
+        log_likelihood = _stratum_log_likelihood(risk_sorted, time_sorted, event_sorted, efron)
+    else:
+        # One pass per stratum over its contiguous slice of the sorted rows.
+        _, counts = torch.unique_consecutive(strata.index_select(0, order), return_counts=True)
+        sizes = counts.tolist()
+        parts = zip(torch.split(risk_sorted, sizes), torch.split(time_sorted, sizes),
+                    torch.split(event_sorted, sizes), strict=True)
+        log_likelihood = torch.stack(
+            [_stratum_log_likelihood(r, t, e, efron) for r, t, e in parts]).sum()
+    if reduction == "mean":
+        return -log_likelihood / n_events
+    return -log_likelihood
