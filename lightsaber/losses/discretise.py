@@ -84,7 +84,7 @@ def discretise_durations(duration: Any, event: Any, cuts: int | Any = 20, *,
         if cuts < 2:
             raise LossInputError(f"cuts must be at least 2 grid points; got {cuts}.")
         transform = lab_trans(int(cuts), scheme=scheme, min_=min_time)
-        index, observed = transform.fit_transform(time, observed)
+        transform.fit(time, observed)
     else:
         grid = np.asarray(cuts, dtype=np.float64)
         if grid.ndim != 1 or grid.size < 2 or not bool(np.all(np.diff(grid) > 0)):
@@ -96,6 +96,20 @@ def discretise_durations(duration: Any, event: Any, cuts: int | Any = 20, *,
                 f"durations below the grid's first point {grid[0]:g} cannot be placed on it; "
                 "start the grid at 0 (min_time=0).")
         transform = lab_trans(grid)
-        index, observed = transform.transform(time, observed)
+    index, observed = _transform(transform, time, observed)
     return DiscreteTarget(index.astype(np.int64), observed.astype(np.float32),
                           np.asarray(transform.cuts, dtype=np.float64))
+
+
+def _transform(transform: Any, time: np.ndarray, observed: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Apply pycox's ``transform``, also to batches with no events or no censored rows.
+
+    pycox 0.3 fails on an empty group (``max()`` of an empty array), so one event and one
+    censored row at the grid's ends are appended and dropped again; rows are independent.
+    """
+    grid = np.asarray(transform.cuts, dtype=np.float64)
+    padded_time = np.concatenate([time, [grid[-1], grid[0]]])
+    padded_event = np.concatenate([observed, np.array([1.0, 0.0], dtype=observed.dtype)])
+    index, event = transform.transform(padded_time, padded_event)
+    return index[:-2], event[:-2]

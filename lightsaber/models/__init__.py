@@ -1,6 +1,19 @@
-"""Networks and estimators: MLP / GRU-LSTM modules and the skorch-based nets."""
+"""Networks and estimators: MLP / GRU-LSTM modules, the skorch-based nets and survival recipes."""
 
 from lightsaber.models.nets import ClassifierNet, LossFunction, SurvivalNet
 from lightsaber.models.networks import MLP, SequenceNet
+from lightsaber.models.recipes import (
+    MTLR,
+    PMF,
+    DeepHit,
+    DeepSurv,
+    LogisticHazard,
+    RankSVX,
+    VAECox,
+    VAECoxNetwork,
+    WeibullAFT,
+)
 
-__all__ = ["MLP", "ClassifierNet", "LossFunction", "SequenceNet", "SurvivalNet"]
+__all__ = ["MLP", "MTLR", "PMF", "ClassifierNet", "DeepHit", "DeepSurv", "LogisticHazard",
+           "LossFunction", "RankSVX", "SequenceNet", "SurvivalNet", "VAECox", "VAECoxNetwork",
+           "WeibullAFT"]

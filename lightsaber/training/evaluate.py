@@ -38,7 +38,8 @@ def survival_prediction(model: Any, X: Any, risk: np.ndarray, grid: np.ndarray) 
     from lightsaber.metrics import SurvivalPrediction
 
     matrix = None
-    if hasattr(model, "predict_survival_matrix") and getattr(model, "baseline_", None):
+    if hasattr(model, "predict_survival_matrix") and getattr(model, "has_survival_curves_",
+                                                             False):
         matrix = model.predict_survival_matrix(X, grid)
     elif hasattr(model, "predict_survival_function") and hasattr(model, "unique_times_"):
         values = np.asarray(model.predict_survival_function(X, return_array=True), dtype=float)

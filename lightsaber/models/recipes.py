@@ -1,0 +1,351 @@
+"""Named survival models: a network, a loss and an output reading, ready to fit.
+
+Each recipe is a :class:`~lightsaber.models.SurvivalNet` with defaults, so everything a
+``SurvivalNet`` does (validation-based early stopping, ``ls.fit``, tracking, ``clone``,
+pickling, sequences through :class:`~lightsaber.models.SequenceNet`) applies unchanged:
+
+=================  ======================  =========================================
+recipe             loss                    survival curves from
+=================  ======================  =========================================
+``DeepSurv``       ``"cox_efron"``         Breslow baseline
+``RankSVX``        ``"ranking"``           Breslow baseline on the ranking score
+``VAECox``         VAE pre-training, Cox   Breslow baseline
+``DeepHit``        ``"deephit"``           discrete PMF on the fitted grid
+``LogisticHazard`` ``"logistic_hazard"``   discrete hazards on the fitted grid
+``PMF``            ``"pmf"``               discrete PMF on the fitted grid
+``MTLR``           ``"mtlr"``              N-MTLR on the fitted grid
+``WeibullAFT``     ``"weibull_aft"``       Weibull scale and shape per row
+=================  ======================  =========================================
+
+Every recipe takes ``module`` (default :class:`~lightsaber.models.MLP`; pass
+``SequenceNet`` for longitudinal input) and any ``SurvivalNet`` parameter (``lr``,
+``max_epochs``, ``module__hidden`` ...). :class:`VAECox` reads tabular features only: its
+decoder reconstructs them (``ls.fit`` flattens a longitudinal cohort for it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lightsaber.models.batching import BatchLoader, TensorSource
+from lightsaber.models.nets import ConfigurationError, SurvivalNet
+from lightsaber.models.networks import MLP, _mlp_layers
+
+__all__ = ["MTLR", "PMF", "DeepHit", "DeepSurv", "LogisticHazard", "RankSVX", "VAECox",
+           "VAECoxNetwork", "WeibullAFT"]
+
+
+class DeepSurv(SurvivalNet):
+    """DeepSurv (Katzman et al. 2018): an MLP trained on the Cox partial likelihood.
+
+    Efron's tie correction by default (``loss="cox"`` for Breslow's).
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> DeepSurv(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "cox_efron", **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class RankSVX(SurvivalNet):
+    """RankSVX: a network trained on the pairwise ranking hinge of survival SVMs.
+
+    ``loss_options`` sets ``margin``, ``regression_weight`` (the hybrid survival-SVM term on
+    log time) and ``max_pairs`` (sampled pairs per batch, bounding memory). Survival curves
+    come from a Breslow baseline on the learnt score, so they rank well but are only as
+    calibrated as a Cox model on that score.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> net = RankSVX(max_epochs=3, loss_options={"margin": 0.5}).fit(X, y)
+    >>> net.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "ranking", **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class DeepHit(SurvivalNet):
+    """DeepHit, single risk (Lee et al. 2018): PMF likelihood plus a ranking term (pycox's).
+
+    ``loss_options={"alpha": ..., "sigma": ...}``; ``cuts`` / ``cut_scheme`` set the grid.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> DeepHit(cuts=10, max_epochs=3).fit(X, y).predict_survival_function(X[:1])[0].y.shape
+    (10,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "deephit", **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class LogisticHazard(SurvivalNet):
+    """Logistic hazard / Nnet-survival (Kvamme & Borgan 2019; Gensheimer & Narasimhan 2019).
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> LogisticHazard(cuts=10, max_epochs=3).fit(X, y).unique_times_.shape
+    (10,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "logistic_hazard",
+                 **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class PMF(SurvivalNet):
+    """Discrete-time PMF model (Kvamme & Borgan 2019), pycox's ``PMF``.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> PMF(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "pmf", **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class MTLR(SurvivalNet):
+    """Neural multi-task logistic regression, N-MTLR (Fotso 2018), pycox's ``MTLR``.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> MTLR(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "mtlr", **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class WeibullAFT(SurvivalNet):
+    """A network predicting Weibull scale and shape per row (accelerated failure time).
+
+    With ``module__hidden=()`` it is the linear Weibull AFT model of R ``survreg`` with a
+    covariate-dependent shape.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> WeibullAFT(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
+                 loss: str | Callable[..., torch.Tensor] = "weibull_aft",
+                 **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+
+
+class VAECoxNetwork(nn.Module):
+    """A variational auto-encoder whose latent mean feeds a Cox (risk) head.
+
+    ``forward(static)`` returns the risk from the latent mean (deterministic);
+    :meth:`reconstruct` returns ``(reconstruction, mu, logvar)`` for pre-training, sampling the
+    latent code with the reparameterisation trick in training mode.
+
+    Parameters
+    ----------
+    in_features : int
+        Input features (set from the data).
+    out_features : int, default 1
+        Output columns of the head (1 for a risk).
+    latent_features : int, default 16
+        Size of the latent code.
+    hidden : sequence of int, default (64,)
+        Encoder hidden widths (the decoder mirrors them).
+    dropout : float, default 0.0
+        Dropout in the encoder and before the head.
+    activation : str, default "relu"
+        Hidden activation.
+
+    Examples
+    --------
+    >>> net = VAECoxNetwork(in_features=5, latent_features=2, hidden=(4,))
+    >>> net(torch.zeros(3, 5)).shape, net.reconstruct(torch.zeros(3, 5))[0].shape
+    (torch.Size([3, 1]), torch.Size([3, 5]))
+    """
+
+    def __init__(self, in_features: int, out_features: int = 1, latent_features: int = 16,
+                 hidden: Sequence[int] = (64,), dropout: float = 0.0,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        layers, width = _mlp_layers(in_features, hidden, dropout, activation, False)
+        self.encoder = nn.Sequential(*layers, nn.Linear(width, 2 * latent_features))
+        layers, width = _mlp_layers(latent_features, tuple(reversed(hidden)), 0.0, activation,
+                                    False)
+        self.decoder = nn.Sequential(*layers, nn.Linear(width, in_features))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(latent_features, out_features))
+        self.latent_features = latent_features
+
+    def encode(self, static: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent mean and log-variance."""
+        mu, logvar = self.encoder(static).chunk(2, dim=1)
+        return mu, logvar
+
+    def reconstruct(self, static: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
+                                                          torch.Tensor]:
+        """``(reconstruction, mu, logvar)``; samples the code in training mode."""
+        mu, logvar = self.encode(static)
+        code = mu
+        if self.training:
+            code = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decoder(code), mu, logvar
+
+    def forward(self, static: torch.Tensor) -> torch.Tensor:
+        """Risk from the latent mean."""
+        return self.head(self.encode(static)[0])
+
+
+class VAECox(SurvivalNet):
+    """VAECox (Kim et al., Bioinformatics 2020): pre-train a VAE on features, then Cox.
+
+    ``fit`` first trains :class:`VAECoxNetwork`'s encoder and decoder on the negative ELBO
+    (:func:`lightsaber.losses.vae_loss`) for ``pretrain_epochs`` over the training features
+    plus any ``unlabelled`` rows (missing values allowed there: they are masked out of the
+    reconstruction), then fine-tunes encoder and Cox head on the Cox loss like
+    :class:`DeepSurv`. ``pretrain_history_`` holds the per-epoch ELBO.
+
+    Parameters
+    ----------
+    module : nn.Module class, default VAECoxNetwork
+        Needs ``reconstruct(static) -> (reconstruction, mu, logvar)``.
+    loss : str or callable, default "cox_efron"
+        Fine-tuning loss.
+    pretrain_epochs : int, default 50
+        VAE epochs (0 skips pre-training).
+    pretrain_lr : float, default 1e-3
+        Adam learning rate of pre-training.
+    beta : float, default 1.0
+        KL weight of the ELBO.
+    **kwargs
+        As for :class:`SurvivalNet` (``module__latent_features``, ``module__hidden`` ...).
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> net = VAECox(pretrain_epochs=2, max_epochs=2, module__latent_features=2)
+    >>> net.fit(X, y, unlabelled=rng.normal(size=(50, 3))).predict(X[:2]).shape
+    (2,)
+    >>> len(net.pretrain_history_)
+    2
+    """
+
+    def __init__(self, module: type[nn.Module] | nn.Module = VAECoxNetwork, *,
+                 loss: str | Callable[..., torch.Tensor] = "cox_efron",
+                 pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, beta: float = 1.0,
+                 **kwargs: Any) -> None:
+        super().__init__(module, loss=loss, **kwargs)
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_lr = pretrain_lr
+        self.beta = beta
+
+    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
+            unlabelled: Any = None, **fit_params: Any) -> VAECox:
+        """Pre-train on ``X`` (+ ``unlabelled`` rows), then fine-tune on ``(X, y)``."""
+        if isinstance(X, dict) and "values" in X:
+            raise ConfigurationError(
+                "VAECox reconstructs tabular features and cannot read sequences; flatten the "
+                "longitudinal data (ls.fit does so for tabular modules) or use DeepSurv with "
+                "SequenceNet.")
+        if not isinstance(self.pretrain_epochs, (int, np.integer)) or self.pretrain_epochs < 0:
+            raise ConfigurationError(
+                f"pretrain_epochs must be a non-negative integer; got {self.pretrain_epochs!r}.")
+        features = np.asarray(X["static"] if isinstance(X, dict) else X, dtype=np.float32)
+        if unlabelled is not None:
+            extra = np.asarray(unlabelled, dtype=np.float32)
+            if extra.ndim != 2 or extra.shape[1] != features.shape[1]:
+                raise ConfigurationError(
+                    f"unlabelled must have {features.shape[1]} columns like X; got shape "
+                    f"{extra.shape}.")
+            features = np.vstack([features, extra])
+        self._pretrain_features = features
+        try:
+            return super().fit(X, y, validation=validation, **fit_params)
+        finally:
+            self._pretrain_features = None
+
+    def initialize_module(self) -> VAECox:
+        """Build the network and, inside ``fit``, pre-train it as a VAE."""
+        super().initialize_module()
+        features = getattr(self, "_pretrain_features", None)
+        self.pretrain_history_: list[float] = []
+        if features is not None and self.pretrain_epochs:
+            self._pretrain(features)
+        return self
+
+    def _pretrain(self, features: np.ndarray) -> None:
+        from lightsaber.losses import vae_loss
+
+        module = self.module_
+        if not hasattr(module, "reconstruct"):
+            raise ConfigurationError(
+                f"VAECox needs a module with reconstruct(static); {type(module).__name__} has "
+                "none (use VAECoxNetwork).")
+        mask = torch.as_tensor(~np.isnan(features))
+        values = torch.as_tensor(np.nan_to_num(features, nan=0.0))
+        source = TensorSource({"values": values, "mask": mask}, None)
+        parameters = list(module.encoder.parameters()) + list(module.decoder.parameters())
+        optimizer = torch.optim.Adam(parameters, lr=self.pretrain_lr)
+        module.train()
+        for _ in range(self.pretrain_epochs):
+            total, rows = 0.0, 0
+            for batch, _ in BatchLoader(source, self.batch_size, shuffle=True,
+                                        generator=getattr(self, "_generator", None)):
+                x = batch["values"].to(self.device)
+                batch_mask = batch["mask"].to(self.device)
+                reconstruction, mu, logvar = module.reconstruct(x)
+                loss = vae_loss(reconstruction, x, mu, logvar, beta=self.beta, mask=batch_mask)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(x)
+                rows += len(x)
+            self.pretrain_history_.append(total / max(rows, 1))
