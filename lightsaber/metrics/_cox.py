@@ -49,13 +49,21 @@ class CoxFit:
     coef: np.ndarray
     center: np.ndarray
     event_times: np.ndarray
-    cum_baseline_hazard: np.ndarray
+    log_cum_baseline_hazard: np.ndarray
+
+    @property
+    def cum_baseline_hazard(self) -> np.ndarray:
+        """Breslow cumulative baseline hazard at ``event_times`` (at the mean covariates)."""
+        return np.exp(self.log_cum_baseline_hazard)
 
     def survival_at(self, x: np.ndarray, t: float) -> np.ndarray:
         """Predicted ``S(t | x)``."""
         idx = np.searchsorted(self.event_times, t, side="right") - 1
-        h0 = self.cum_baseline_hazard[idx] if idx >= 0 else 0.0
-        return np.exp(-h0 * np.exp((x - self.center) @ self.coef))
+        if idx < 0:
+            return np.ones(x.shape[0])
+        log_hazard = self.log_cum_baseline_hazard[idx] + (x - self.center) @ self.coef
+        with np.errstate(over="ignore"):  # S -> 0 where the hazard overflows: the right limit
+            return np.exp(-np.exp(log_hazard))
 
 
 def fit_cox(x: np.ndarray, event: np.ndarray, time: np.ndarray, *, max_iter: int = 100,
@@ -95,6 +103,7 @@ def fit_cox(x: np.ndarray, event: np.ndarray, time: np.ndarray, *, max_iter: int
     ends = group_end[ev_idx]
     p = x.shape[1]
     beta = np.zeros(p)
+    grad_nan, hess_nan = np.full(p, np.nan), np.full((p, p), np.nan)
 
     def state(b: np.ndarray):
         eta = xs @ b
@@ -103,6 +112,9 @@ def fit_cox(x: np.ndarray, event: np.ndarray, time: np.ndarray, *, max_iter: int
         s0 = np.cumsum(w)[ends]
         s1 = np.cumsum(w[:, None] * xs, axis=0)[ends]
         s2 = np.cumsum(w[:, None, None] * xs[:, :, None] * xs[:, None, :], axis=0)[ends]
+        if not bool(np.all(s0 > 0)):
+            # A line-search candidate so extreme that a risk set underflows: reject it.
+            return -np.inf, grad_nan, hess_nan
         loglik = float(np.sum(eta[ev_idx] - shift - np.log(s0)))
         mean = s1 / s0[:, None]
         grad = np.sum(xs[ev_idx] - mean, axis=0)
@@ -122,18 +134,29 @@ def fit_cox(x: np.ndarray, event: np.ndarray, time: np.ndarray, *, max_iter: int
         while True:
             cand = beta + scale * step
             new = state(cand)
-            if new[0] >= loglik - 1e-12 or scale < 1e-6:
+            if new[0] >= loglik - 1e-12:
+                break
+            if scale < 1e-6:  # no ascent along the Newton direction: keep the current fit
+                new = None
                 break
             scale /= 2
+        if new is None:
+            break
         converged = abs(new[0] - loglik) < tol
         beta, (loglik, grad, hess) = cand, new
         if converged:
             break
     # Breslow: H0(t) = sum over events at s <= t of 1 / sum_{T_j >= s} exp(eta_j); ties share
     # the risk-set sum. Covariates are centred, so H0 is the hazard at the mean covariates.
-    s0 = np.cumsum(np.exp(xs @ beta))[ends]
+    # In log space: a fit near separation has risk sets whose sums under- or overflow.
+    log_s0 = np.logaddexp.accumulate(xs @ beta)[ends]
+    log_cum = np.logaddexp.accumulate(-log_s0[::-1])
+    if not bool(np.all(np.isfinite(log_cum))):
+        raise MetricError(
+            "the calibration Cox model does not converge: the predictions separate events from "
+            "non-events almost perfectly on these rows, so no calibration curve can be fitted."
+        )
     times_asc = ts[ev_idx][::-1]
-    cum = np.cumsum(1.0 / s0[::-1])
     last = np.r_[np.flatnonzero(times_asc[1:] != times_asc[:-1]), times_asc.shape[0] - 1]
     return CoxFit(coef=beta, center=center, event_times=times_asc[last],
-                  cum_baseline_hazard=cum[last])
+                  log_cum_baseline_hazard=log_cum[last])

@@ -544,11 +544,14 @@ class SurvivalNet(_LightsaberNet):
     def _target_tensor(self, y: Any) -> torch.Tensor:
         target = check_survival_target(y, allow_all_censored=True)
         time, event = target["time"], target["event"]
-        if self._output_kind() in DISCRETE_KINDS:
+        kind = self._output_kind()
+        if kind in DISCRETE_KINDS:
             from lightsaber.losses import discretise_durations
 
             grid = discretise_durations(time, event, cuts=self.cuts_)
             time, event = grid.duration_index, grid.event
+        elif kind == "weibull":
+            time = time / self.time_scale_
         return torch.as_tensor(np.column_stack([time, event]), dtype=torch.float32)
 
     def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
@@ -573,6 +576,11 @@ class SurvivalNet(_LightsaberNet):
                                                       scheme=self.cut_scheme).cuts
             except ValueError as exc:
                 raise ConfigurationError(f"cuts / cut_scheme: {exc}") from None
+        if kind == "weibull":
+            # The network learns log scale in units of the median training time, so a
+            # zero-initialised output starts near the data instead of at 1 day / 1 year.
+            positive = target["time"][target["time"] > 0]
+            self.time_scale_ = float(np.median(positive)) if positive.size else 1.0
         return super().fit(X, y, validation=validation, **fit_params)
 
     def initialize_criterion(self) -> SurvivalNet:
@@ -614,7 +622,10 @@ class SurvivalNet(_LightsaberNet):
 
     def _output(self, X: Any) -> np.ndarray:
         output = self._raw_output(X).double().numpy()
-        return output.reshape(output.shape[0], -1)
+        output = output.reshape(output.shape[0], -1)
+        if self._output_kind() == "weibull" and hasattr(self, "time_scale_"):
+            output[:, 0] += np.log(self.time_scale_)  # back to the durations' units
+        return output
 
     def predict(self, X: Any) -> np.ndarray:
         """Risk score per row (higher = earlier event), float64.

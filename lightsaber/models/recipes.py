@@ -163,7 +163,9 @@ class WeibullAFT(SurvivalNet):
     """A network predicting Weibull scale and shape per row (accelerated failure time).
 
     With ``module__hidden=()`` it is the linear Weibull AFT model of R ``survreg`` with a
-    covariate-dependent shape.
+    covariate-dependent shape. Durations are divided by their training median for training
+    (``time_scale_``), so the network's zero-initialised output starts at a plausible scale;
+    predictions are in the original units.
 
     Examples
     --------

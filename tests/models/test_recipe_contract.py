@@ -227,3 +227,15 @@ def test_recipes_read_longitudinal_input_through_ls_fit(recipe):
     run = ls.fit(model, cohort, splits, task="survival", track=False, progress=False)
     assert np.isfinite(run.metrics["test"]["c_index"])
     assert "ibs" in run.metrics["test"]  # curves reached the evaluation
+
+
+def test_weibull_learns_on_long_time_scales():
+    """Durations in days (~1000): a zero-initialised log scale of 0 would be 1 day."""
+    from sksurv.metrics import concordance_index_censored
+
+    X, y = _data(400)
+    y["time"] = y["time"] * 300.0
+    net = WeibullAFT(module__hidden=(8,), max_epochs=30, lr=0.01).fit(X, y)
+    assert 100 < np.median(net.predict_median_time(X)) < 20_000
+    c_index = concordance_index_censored(y["event"], y["time"], net.predict(X))[0]
+    assert c_index > 0.65
