@@ -23,7 +23,8 @@ from lightsaber.training.fit import Run, fit
 
 __version__ = "0.1.0"
 
-_LAZY = ("losses", "metrics", "models", "tracking")
+_LAZY = ("losses", "metrics", "models", "registry", "reports", "serving", "tracking",
+         "tuning")
 
 __all__ = [
     "Cohort",
@@ -38,11 +39,18 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "registry",
+    "reports",
+    "serving",
     "tracking",
+    "tune",
+    "tuning",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f"lightsaber.{name}")
+    if name == "tune":  # ls.tune: imported on first use, like the sub-packages
+        return importlib.import_module("lightsaber.tuning").tune
     raise AttributeError(f"module 'lightsaber' has no attribute {name!r}")

@@ -53,6 +53,8 @@ class Run:
         Per-epoch history for nets (skorch's), else empty.
     search : dict
         ``best_params`` and ``cv_results`` when the model was a scikit-learn search.
+    calibration : CalibrationReport or None
+        What ``calibrate=`` did (:class:`lightsaber.calibration.CalibrationReport`).
     """
 
     metrics: dict[str, dict[str, float]]
@@ -64,6 +66,7 @@ class Run:
     tracking_uri: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     search: dict[str, Any] = field(default_factory=dict)
+    calibration: Any = None
 
     @property
     def model(self) -> Any:
@@ -175,7 +178,7 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         track: bool = True, experiment: str | None = None, tracking_uri: str | None = None,
         run_name: str | None = None, tags: Mapping[str, str] | None = None,
         log_model: bool = True, config: Mapping[str, Any] | None = None,
-        progress: bool = True) -> Run:
+        progress: bool = True, calibrate: Any = None) -> Run:
     """Fit ``model`` on the train split, validate on val, evaluate every split, and track it.
 
     Parameters
@@ -217,6 +220,15 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         The resolved configuration to store with the run.
     progress : bool, default True
         Show an epoch progress bar for nets.
+    calibrate : str or calibrator, optional
+        Post-hoc calibration, fitted on the ``calibration`` split (else ``val``, never
+        ``test``) and included in the returned and logged pipeline. Classifiers:
+        ``"isotonic"``, ``"sigmoid"`` (Platt), ``"temperature"``, ``"beta"`` or a
+        :class:`~lightsaber.calibration.ProbabilityCalibrator`; survival models:
+        ``"cloglog"``, ``"isotonic"`` or a :class:`~lightsaber.calibration.SurvivalRecalibrator`.
+        Metrics are then those of the calibrated predictions, with the uncalibrated ones kept
+        as ``uncalibrated_<metric>``; figures are logged under ``calibration/``. See
+        ``docs/calibration.md``.
 
     Returns
     -------
@@ -226,6 +238,10 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         if name not in splits.indices:
             raise FitError(f"splits have no '{name}' part; ls.fit needs train and val.")
     task = _resolve_task(model, cohort, task)
+    if calibrate is not None:  # fail on a bad method before training, not after
+        from lightsaber.calibration import resolve_calibrator
+
+        resolve_calibrator(calibrate, task)
     sequences = uses_sequences(model.estimator if _is_search(model) else model)
     if sequences and not cohort.has_longitudinal:
         raise FitError("the model reads sequences but the cohort has no longitudinal table.")
@@ -240,7 +256,7 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
 
     if not track:
         return _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
-                                   early_stopping, metrics, run=None)
+                                   early_stopping, metrics, run=None, calibrate=calibrate)
     from lightsaber.tracking import tracked_run
 
     with tracked_run(experiment, tracking_uri=tracking_uri, run_name=run_name,
@@ -255,8 +271,10 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
             prepared, pre, task, early_stopping, monitor, metrics, flat))
         run.log_environment()
         result = _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
-                                     early_stopping, metrics, run=run)
+                                     early_stopping, metrics, run=run, calibrate=calibrate)
         run.log_split_metrics(result.metrics)
+        if result.calibration is not None:
+            result.calibration.log_to(run)
         if result.search:
             run.log_params({"search.best": result.search["best_params"]})
             run.log_dict(result.search, "search/cv_results.json")
@@ -288,7 +306,8 @@ def _call_config(model: Any, pre: Preprocessor, task: str, early_stopping: int |
 def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[str, Cohort],
                         pre: Preprocessor, task: str, flat: dict[str, Any] | None,
                         sequences: bool, early_stopping: int | None,
-                        metrics: Sequence[str] | None, run: Any) -> Run:
+                        metrics: Sequence[str] | None, run: Any, calibrate: Any = None
+                        ) -> Run:
     train = parts["train"]
     if flat is not None:
         parts = {name: part.flatten(**flat) for name, part in parts.items()}
@@ -317,10 +336,25 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
     else:
         scores = {name: evaluate_split(task, y[name], predictions[name], metrics=metrics)
                   for name in parts}
+    calibration = None
+    if calibrate is not None:  # fitted on calibration (else val) rows, never on test
+        from lightsaber.calibration import calibrate_fitted
+
+        survival = task == "survival"
+        predictions, recalibrated, scores, calibration = calibrate_fitted(
+            calibrate, pipeline, X, y, predictions=predictions, scores=scores, metrics=metrics,
+            scored=scored if survival else None, grid=grid if survival else None)
+        if survival:
+            scored = recalibrated
+    if run is not None:  # per-split predictions + outcomes, keyed by split position, no ids
+        from lightsaber.tracking.predictions import log_predictions
+
+        log_predictions(run, task, y, scored if task == "survival" else predictions,
+                        metrics=metrics)
     history = list(getattr(fitted, "history", []) or [])
     return Run(metrics=scores, predictions=predictions, pipeline=pipeline, run_id=None,
                task=task, manifest=splits.manifest, history=[dict(row) for row in history],
-               search=search)
+               search=search, calibration=calibration)
 
 
 def _log_pipeline(run: Any, pipeline: FittedPipeline) -> None:

@@ -68,6 +68,11 @@ class FittedPipeline:
         Cohort identifier and longitudinal time columns.
     static_columns, longitudinal_columns : list of str
         Raw input columns the pipeline needs.
+    calibrator : object or None
+        A fitted :class:`~lightsaber.calibration.ProbabilityCalibrator` (classification: every
+        prediction is calibrated) or :class:`~lightsaber.calibration.SurvivalRecalibrator`
+        (survival: :meth:`predict_frame` adds recalibrated event probabilities at its
+        horizons); set by ``ls.fit(..., calibrate=...)``.
     """
 
     preprocessor: Preprocessor
@@ -80,6 +85,7 @@ class FittedPipeline:
     static_columns: list[str]
     longitudinal_columns: list[str] = field(default_factory=list)
     dtypes: dict[str, str] = field(default_factory=dict)
+    calibrator: Any = None
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, cohort: Cohort) -> Cohort:
@@ -108,7 +114,8 @@ class FittedPipeline:
         """Prediction from an already preprocessed model input."""
         if self.task == "survival":
             return np.asarray(self.model.predict(X), dtype=float)
-        proba = np.asarray(self.model.predict_proba(X), dtype=float)
+        proba = np.asarray(self.model.predict_proba(X) if self.calibrator is None
+                           else self.calibrator.predict_proba(self.model, X), dtype=float)
         return proba[:, 1] if proba.shape[1] == 2 else proba
 
     # ------------------------------------------------------------------ raw frames (pyfunc)
@@ -163,9 +170,14 @@ class FittedPipeline:
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`)."""
-        prediction = self.predict_from_input(self.transform_frame(frame))
+        X = self.transform_frame(frame)
+        prediction = self.predict_from_input(X)
         if self.task == "survival":
-            return pd.DataFrame({"risk": prediction})
+            out = pd.DataFrame({"risk": prediction})
+            if self.calibrator is not None:
+                out = pd.concat([out, self.calibrator.event_probability_frame(self.model, X)],
+                                axis=1)
+            return out
         if prediction.ndim == 1:
             return pd.DataFrame({"probability": prediction})
         classes = getattr(self.model, "classes_", range(prediction.shape[1]))

@@ -1,0 +1,329 @@
+"""Model registry: pick the best run by a registry metric, register it, load it back.
+
+The model a run logs (``ls.fit(..., log_model=True)``) is an MLflow pyfunc holding the whole
+fitted pipeline (preprocessing, model and calibrator). Registering it makes it addressable as
+``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``, which :func:`load_pipeline`,
+:func:`lightsaber.serving.predict_file` and ``mlflow models serve`` all understand.
+
+Every call uses one :class:`mlflow.MlflowClient` bound to the tracking URI (argument, else
+``MLFLOW_TRACKING_URI``, else ``./mlflow.db``); the registry lives in the same store. MLflow's
+process-wide tracking and registry URIs are never changed.
+
+Examples
+--------
+>>> parse_model_uri("models:/mortality@champion")
+('mortality', None, 'champion')
+>>> parse_model_uri("models:/mortality/3")
+('mortality', '3', None)
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightsaber.tracking.errors import TrackingError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from lightsaber.training.pipeline import FittedPipeline
+
+__all__ = ["ModelVersionInfo", "RegistryError", "best_run", "load_pipeline",
+           "parse_model_uri", "register_best", "register_run"]
+
+#: Artifact folder of the pyfunc model that ``ls.fit`` logs.
+MODEL_ARTIFACT = "model"
+#: Run tag marking report runs (written by :func:`lightsaber.reports.write_report`).
+REPORT_TAG = "lightsaber.report"
+
+_MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/]+)|@(?P<alias>[^/]+))/?$")
+
+
+class RegistryError(TrackingError, LookupError):
+    """No run or model version matches, or a model URI cannot be resolved.
+
+    Also a ``LookupError`` (and a :class:`~lightsaber.tracking.TrackingError`).
+    """
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A registered model version.
+
+    Attributes
+    ----------
+    name, version : str
+        Registered model name and version number.
+    run_id : str
+        The run whose pipeline was registered.
+    metric : str or None
+        Selection metric as logged (``"val_auc_roc"``) and its ``value``.
+    alias : str or None
+        Alias set on this version.
+    """
+
+    name: str
+    version: str
+    run_id: str
+    metric: str | None = None
+    value: float | None = None
+    alias: str | None = None
+
+    @property
+    def uri(self) -> str:
+        """``models:/NAME/VERSION``."""
+        return f"models:/{self.name}/{self.version}"
+
+
+def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """``(name, version, alias)`` of a ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS`` URI.
+
+    Raises
+    ------
+    RegistryError
+        For anything else.
+    """
+    match = _MODELS_URI.match(uri)
+    if match is None:
+        raise RegistryError(
+            f"model URI {uri!r} is not of the form models:/NAME/VERSION or models:/NAME@ALIAS.")
+    return match.group("name"), match.group("version"), match.group("alias")
+
+
+def _client(tracking_uri: str | None) -> tuple[MlflowClient, str]:
+    from mlflow import MlflowClient
+
+    from lightsaber.tracking.lifecycle import _client as tracking_client
+    from lightsaber.tracking.uri import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri)
+    tracking_client(uri)  # validates the store with a clear error
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
+
+
+def _experiment_ids(client: MlflowClient, experiment: str, uri: str) -> list[str]:
+    from lightsaber.tracking.uri import redact_uri
+
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise RegistryError(f"no experiment named {experiment!r} at {redact_uri(uri)}.")
+    return [found.experiment_id]
+
+
+def _has_model(client: MlflowClient, run_id: str) -> bool:
+    files = {posixpath.basename(f.path) for f in client.list_artifacts(run_id, MODEL_ARTIFACT)}
+    return "MLmodel" in files
+
+
+def best_run(experiment: str, metric: str, *, split: str = "val",
+             tracking_uri: str | None = None) -> tuple[str, float]:
+    """The finished run with a logged model that is best on ``<split>_<metric>``.
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment name.
+    metric : str
+        A registry metric name (``"auc_roc"``, ``"c_index"``, ...); its direction comes from
+        :func:`lightsaber.metrics.get_metric`.
+    split : str, default "val"
+        Selection split. Selecting on ``test`` would make the test estimate optimistic.
+    tracking_uri : str, optional
+
+    Returns
+    -------
+    (run_id, value)
+
+    Raises
+    ------
+    RegistryError
+        When no finished run logged both the metric and a model.
+    """
+    from lightsaber.metrics import get_metric
+
+    spec = get_metric(metric)
+    key = f"{split}_{spec.name}"
+    client, uri = _client(tracking_uri)
+    candidates: list[tuple[float, str]] = []
+    token = None
+    while True:
+        page = client.search_runs(_experiment_ids(client, experiment, uri),
+                                  filter_string="attributes.status = 'FINISHED'",
+                                  max_results=1000, page_token=token)
+        for run in page:
+            value = run.data.metrics.get(key)
+            if value is not None and run.data.tags.get(REPORT_TAG) != "true":
+                candidates.append((value, run.info.run_id))
+        token = page.token
+        if not token:
+            break
+    candidates.sort(key=lambda c: c[0], reverse=spec.greater_is_better)
+    for value, run_id in candidates:
+        if _has_model(client, run_id):
+            return run_id, float(value)
+    raise RegistryError(
+        f"no finished run in experiment {experiment!r} logged the metric {key!r} and a model "
+        f"({len(candidates)} run(s) had the metric).")
+
+
+def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
+                 alias: str | None = None, tags: Mapping[str, Any] | None = None,
+                 description: str | None = None) -> ModelVersionInfo:
+    """Register a run's logged pipeline as a new version of model ``name``.
+
+    Parameters
+    ----------
+    run_id : str
+    name : str
+        Registered model name (created when missing).
+    alias : str, optional
+        Alias to point at the new version (``"champion"``); it moves from any older version.
+    tags : mapping, optional
+        Extra version tags. ``lightsaber.run_id``, ``task`` and ``model_class`` are always set.
+    description : str, optional
+
+    Returns
+    -------
+    ModelVersionInfo
+    """
+    from mlflow.exceptions import MlflowException
+
+    from lightsaber import __version__
+
+    client, uri = _client(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as err:
+        raise RegistryError(f"run {run_id} not found: {err}") from err
+    if not _has_model(client, run_id):
+        raise RegistryError(
+            f"run {run_id} has no logged model ('{MODEL_ARTIFACT}/MLmodel'); fit it with "
+            "log_model=True.")
+    version_tags = {"lightsaber.run_id": run_id, "lightsaber.version": __version__,
+                    "task": run.data.tags.get("task", ""),
+                    "model_class": run.data.params.get("model.class", "")}
+    version_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+    try:
+        try:
+            client.create_registered_model(name)
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        version = client.create_model_version(
+            name, source=f"{run.info.artifact_uri.rstrip('/')}/{MODEL_ARTIFACT}", run_id=run_id,
+            tags=version_tags, description=description)
+        if alias:
+            client.set_registered_model_alias(name, alias, version.version)
+    except MlflowException as err:
+        raise RegistryError(f"could not register run {run_id} as {name!r}: {err}") from err
+    metric = version_tags.get("lightsaber.metric")
+    value = version_tags.get("lightsaber.metric_value")
+    return ModelVersionInfo(name=name, version=str(version.version), run_id=run_id,
+                            metric=metric, value=None if value is None else float(value),
+                            alias=alias)
+
+
+def register_best(name: str, *, experiment: str, metric: str, split: str = "val",
+                  tracking_uri: str | None = None, alias: str | None = None,
+                  tags: Mapping[str, Any] | None = None) -> ModelVersionInfo:
+    """Register the run of ``experiment`` that is best on ``<split>_<metric>``.
+
+    The version is tagged with the selection (``lightsaber.metric``,
+    ``lightsaber.metric_value``, ``lightsaber.experiment``) besides :func:`register_run`'s tags.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import lightsaber as ls
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> uri = f"sqlite:///{Path(tmp.name) / 'mlflow.db'}"
+    >>> cohort = ls.datasets.load_sample_mortality(n_patients=200)
+    >>> splits = cohort.split(val=0.2, test=0.2, stratify="label", seed=0)
+    >>> run = ls.fit(LogisticRegression(max_iter=500), cohort, splits, experiment="doc",
+    ...              tracking_uri=uri, progress=False)
+    >>> info = register_best("mortality", experiment="doc", metric="auc_roc", tracking_uri=uri,
+    ...                      alias="champion")
+    >>> info.uri, info.run_id == run.run_id
+    ('models:/mortality/1', True)
+    >>> pipeline = load_pipeline("models:/mortality@champion", tracking_uri=uri)
+    >>> pipeline.task
+    'classification'
+    >>> tmp.cleanup()
+    """
+    run_id, value = best_run(experiment, metric, split=split, tracking_uri=tracking_uri)
+    selection = {"lightsaber.metric": f"{split}_{metric}", "lightsaber.metric_value": value,
+                 "lightsaber.experiment": experiment}
+    return register_run(run_id, name, tracking_uri=tracking_uri, alias=alias,
+                        tags={**selection, **dict(tags or {})})
+
+
+def _download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
+    """Local folder of a pyfunc model given a run id, ``runs:/``, ``models:/`` URI or path."""
+    from mlflow.exceptions import MlflowException
+
+    from lightsaber.tracking.predictions import download_tree
+
+    local = Path(source)
+    if "://" not in source and ":/" not in source and local.exists():
+        return local
+    try:
+        if source.startswith("models:/"):
+            name, version, alias = parse_model_uri(source)
+            mv = (client.get_model_version_by_alias(name, alias) if alias is not None
+                  else client.get_model_version(name, version))
+            base = client.get_run(mv.run_id).info.artifact_uri.rstrip("/") if mv.run_id else ""
+            if mv.run_id and mv.source.startswith(base + "/"):
+                return download_tree(client, mv.run_id, mv.source[len(base) + 1:], dst)
+            from mlflow.artifacts import download_artifacts
+
+            return Path(download_artifacts(artifact_uri=mv.source, dst_path=dst,
+                                           tracking_uri=uri))
+        if source.startswith("runs:/"):
+            run_id, _, path = source[len("runs:/"):].partition("/")
+            return download_tree(client, run_id, path or MODEL_ARTIFACT, dst)
+        if re.fullmatch(r"[0-9a-f]{32}", source):
+            return download_tree(client, source, MODEL_ARTIFACT, dst)
+    except MlflowException as err:
+        raise RegistryError(f"could not resolve model {source!r}: {err}") from err
+    raise RegistryError(
+        f"cannot load a model from {source!r}: give a run id, runs:/RUN_ID/model, "
+        "models:/NAME/VERSION, models:/NAME@ALIAS or a local model folder.")
+
+
+def load_pipeline(model: str, *, tracking_uri: str | None = None) -> FittedPipeline:
+    """The fitted pipeline (preprocessing + model + calibrator) behind a logged model.
+
+    Parameters
+    ----------
+    model : str
+        A run id, ``runs:/RUN_ID/model``, ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, or
+        the path of a saved pyfunc model folder.
+    tracking_uri : str, optional
+        Store holding the run or registered model.
+
+    Returns
+    -------
+    FittedPipeline
+    """
+    import mlflow.pyfunc
+
+    from lightsaber.training.pyfunc import PipelineModel
+
+    client, uri = _client(tracking_uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = _download_model(model, client, uri, tmp)
+        loaded = mlflow.pyfunc.load_model(str(local))
+    inner = loaded.unwrap_python_model()
+    if not isinstance(inner, PipelineModel):
+        raise RegistryError(
+            f"{model!r} is a pyfunc model of type {type(inner).__name__}, not a lightsaber "
+            "pipeline.")
+    return inner.pipeline

@@ -1,0 +1,43 @@
+"""Prediction on new cohorts and serving of logged or registered pipelines.
+
+* :func:`predict_cohort` — a DataFrame, file or :class:`~lightsaber.Cohort` in, one row of
+  predictions per patient out (risks, probabilities, survival at requested times);
+* :func:`predict_patient` — one patient given as plain values (static and longitudinal);
+* :func:`predict_file` — file in, file out; what ``lightsaber predict`` runs;
+* :func:`check_schema` — the check every entry point runs first: missing or mistyped
+  columns raise :class:`SchemaMismatchError`, listing them all.
+
+For HTTP serving no lightsaber code is needed: the logged model is an MLflow pyfunc, so
+``mlflow models serve -m models:/NAME/1 --env-manager local`` serves it (see
+``docs/reports.md``).
+
+Examples
+--------
+>>> from lightsaber.serving import OUTPUT_FORMATS
+>>> OUTPUT_FORMATS
+('.csv', '.parquet', '.pq')
+"""
+
+from lightsaber.serving.predict import (
+    OUTPUT_FORMATS,
+    predict_cohort,
+    predict_file,
+    predict_patient,
+)
+from lightsaber.serving.schema import (
+    PredictionError,
+    SchemaMismatchError,
+    check_schema,
+    required_columns,
+)
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "PredictionError",
+    "SchemaMismatchError",
+    "check_schema",
+    "predict_cohort",
+    "predict_file",
+    "predict_patient",
+    "required_columns",
+]

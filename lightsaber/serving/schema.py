@@ -1,0 +1,129 @@
+"""Checking a new cohort against the schema a pipeline was trained on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from lightsaber.exceptions import CohortError, LightsaberError
+from lightsaber.training.pipeline import FittedPipeline
+
+__all__ = ["PredictionError", "SchemaMismatchError", "check_schema", "required_columns"]
+
+_TEXT = ("object", "category", "str", "string")
+
+
+class PredictionError(LightsaberError, ValueError):
+    """A prediction request cannot be served (bad times, unsupported output, bad file type)."""
+
+
+class SchemaMismatchError(CohortError):
+    """New data lack columns the model was trained with, or have them with another type.
+
+    A :class:`~lightsaber.exceptions.CohortError` (and so a ``ValueError``). The message lists
+    column names and dtypes only, never values.
+
+    Attributes
+    ----------
+    missing : list of str
+        Required columns absent from the data.
+    mistyped : dict of str to (expected, found)
+        Columns whose dtype kind differs from training (numeric vs text).
+    """
+
+    def __init__(self, missing: list[str] | None = None,
+                 mistyped: dict[str, tuple[str, str]] | None = None) -> None:
+        self.missing = list(missing or [])
+        self.mistyped = dict(mistyped or {})
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The full explanation."""
+        lines = ["the data do not match the schema the model was trained with:"]
+        if self.missing:
+            lines.append(f"  missing column(s) ({len(self.missing)}): "
+                         + ", ".join(repr(c) for c in self.missing))
+        if self.mistyped:
+            lines.append(f"  mistyped column(s) ({len(self.mistyped)}): " + ", ".join(
+                f"{c!r} (expected {want}, found {got})"
+                for c, (want, got) in self.mistyped.items()))
+        lines.append("Add or rename the missing columns and cast the mistyped ones (numeric "
+                     "features as numbers, categorical ones as text); no predictions were "
+                     "written.")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def required_columns(pipeline: FittedPipeline) -> list[str]:
+    """Raw columns a pipeline needs in the one-frame input format (see ``predict_frame``).
+
+    Static-only pipelines need their static feature columns; pipelines that read longitudinal
+    data need the long format: ``id``, ``time``, the measurements and the static columns.
+    """
+    needed = list(pipeline.static_columns)
+    if pipeline.longitudinal_columns:
+        needed = [pipeline.id_column, pipeline.time_column, *pipeline.longitudinal_columns,
+                  *needed]
+    return list(dict.fromkeys(needed))
+
+
+def _kind(dtype: str) -> str:
+    """``"numeric"`` or ``"text"`` for a training dtype string."""
+    if dtype in _TEXT or dtype.startswith(("string", "str")):
+        return "text"
+    return "numeric"
+
+
+def _found_kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    if series.isna().all():  # an all-missing column reads as object: imputation handles it
+        return "any"
+    return "text"
+
+
+def check_schema(pipeline: FittedPipeline, frame: pd.DataFrame | Mapping[str, pd.Series]
+                 ) -> None:
+    """Raise :class:`SchemaMismatchError` unless ``frame`` has every column with its kind.
+
+    Types are compared by kind: numeric (any int, float or bool dtype) against text
+    (object, string, category). Extra columns are ignored.
+
+    Parameters
+    ----------
+    pipeline : FittedPipeline
+    frame : DataFrame or mapping of column name to Series
+        The input in the one-frame format (a mapping lets columns of different tables be
+        checked together).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> pipe = SimpleNamespace(static_columns=["age", "sex"], longitudinal_columns=[],
+    ...                        id_column="pid", time_column=None,
+    ...                        dtypes={"age": "float64", "sex": "object"})
+    >>> check_schema(pipe, pd.DataFrame({"age": ["old"]}))
+    Traceback (most recent call last):
+    ...
+    lightsaber.serving.schema.SchemaMismatchError: the data do not match the schema ...
+      missing column(s) (1): 'sex'
+      mistyped column(s) (1): 'age' (expected numeric (float64), found text (object))
+    ...
+    """
+    needed = required_columns(pipeline)
+    present = set(frame.columns if isinstance(frame, pd.DataFrame) else frame)
+    missing = [c for c in needed if c not in present]
+    mistyped: dict[str, tuple[str, str]] = {}
+    for column in needed:
+        if column in missing or column not in pipeline.dtypes:
+            continue
+        want, got = _kind(pipeline.dtypes[column]), _found_kind(frame[column])
+        if got not in (want, "any"):
+            mistyped[column] = (f"{want} ({pipeline.dtypes[column]})",
+                                f"{got} ({frame[column].dtype})")
+    if missing or mistyped:
+        raise SchemaMismatchError(missing=missing, mistyped=mistyped)
