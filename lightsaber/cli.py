@@ -1,18 +1,264 @@
 """Command-line entry point: ``lightsaber <command>``.
 
-Commands so far: ``demo`` (the main job on the bundled sample cohort). Errors in user input exit
-with status 2 and one clear message; ``--debug`` shows the traceback.
+Commands: ``fit``, ``evaluate``, ``tune``, ``predict``, ``report``, ``validate``, ``reproduce``,
+``init`` and ``demo``. Config commands take one or more YAML files (merged in order) and
+``key.path=value`` overrides. Exit status: 0 success, 2 config or usage error (one clear
+message; nothing is run or tracked), 1 run failure. ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from lightsaber.exceptions import LightsaberError
 
 __all__ = ["main"]
+
+
+class RunFailure(Exception):
+    """A run failed after its config was validated (exit status 1)."""
+
+
+class Unavailable(LightsaberError):
+    """A command whose implementation is not installed (exit status 2)."""
+
+
+def _optional(module: str, feature: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise Unavailable(f"{feature} is not available in this lightsaber installation "
+                              f"(no module {module!r}).") from None
+        raise
+
+
+def _split_items(items: Sequence[str]) -> tuple[list[str], list[str]]:
+    files = [i for i in items if "=" not in i]
+    overrides = [i for i in items if "=" in i]
+    return files, overrides
+
+
+def _prepare(args: argparse.Namespace, extra: Sequence[str] = ()) -> Any:
+    from lightsaber.config import ConfigError, load_config, prepare
+
+    files, overrides = _split_items(args.items)
+    if not files:
+        raise ConfigError.at("<command line>", "no config file given",
+                             allowed="lightsaber <command> CONFIG.yaml [key.path=value ...]")
+    config = load_config(*files, overrides=[*overrides, *extra])
+    return prepare(config)
+
+
+def _progress(args: argparse.Namespace, total: int, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=args.no_progress, leave=False, file=sys.stderr)
+
+
+def _running(step: Any, *a: Any, **kw: Any) -> Any:
+    """Call ``step``; any error is a run failure (the config was valid)."""
+    from lightsaber.config import ConfigError
+
+    try:
+        return step(*a, **kw)
+    except (ConfigError, Unavailable):
+        raise
+    except Exception as exc:
+        raise RunFailure(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _print_metrics(metrics: Mapping[str, Mapping[str, float]], splits: Sequence[str]) -> None:
+    for split in splits:
+        values = metrics.get(split, {})
+        if values:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+            print(f"  {split:<5} {shown}")
+
+
+def _overrides_for(args: argparse.Namespace) -> list[str]:
+    extra = []
+    if getattr(args, "tracking_uri", None):
+        extra.append(f"tracking.tracking_uri={args.tracking_uri}")
+    if getattr(args, "no_track", False):
+        extra.append("tracking.enabled=false")
+    return extra
+
+
+# ---------------------------------------------------------------------- commands
+def _validate(args: argparse.Namespace) -> int:
+    exp = _prepare(args)
+    cfg = exp.config
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in exp.splits.indices.items() if len(v))
+    print(f"config OK: {exp.task} experiment, model {type(exp.model).__name__}, "
+          f"{exp.cohort.n_patients} patients ({sizes})")
+    if cfg.tuning is not None:
+        print(f"  tuning: {len(cfg.tuning.space)} parameter(s), {cfg.tuning.max_trials} trials")
+    if args.show:
+        import yaml
+
+        print(yaml.safe_dump(exp.resolved_config, sort_keys=False), end="")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from lightsaber.config import run_fit
+
+    bar = _progress(args, 2, "validate")
+    exp = _prepare(args, _overrides_for(args))
+    bar.set_description("fit")
+    bar.update()
+    run = _running(run_fit, exp, progress=not args.no_progress and exp.config.trainer.progress)
+    bar.update()
+    bar.close()
+    where = f"run {run.run_id}" if run.run_id else "not tracked"
+    print(f"fitted {type(exp.model).__name__} ({exp.task}), {where}")
+    _print_metrics(run.metrics, ("val", "test"))
+    return 0
+
+
+
+
+def _run_config(client: Any, run_id: str) -> dict[str, Any]:
+    from lightsaber.config import ConfigError
+
+    try:
+        client.get_run(run_id)
+    except Exception as exc:
+        raise ConfigError.at("RUN_ID", "no such run in the tracking store", value=run_id) \
+            from exc
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, "config.json", tmp)
+        except Exception as exc:
+            raise ConfigError.at("RUN_ID", "the run has no config.json", value=run_id) from exc
+        return json.loads(Path(path).read_text())
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from lightsaber.config import load_config, prepare
+    from lightsaber.tracking import resolve_tracking_uri
+    from lightsaber.tracking.lifecycle import _client
+    from lightsaber.training.evaluate import evaluate_split, survival_prediction, time_grid
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    client = _client(uri)
+    files, overrides = _split_items(args.items)
+    sources = files or [_run_config(client, args.run)]
+    exp = prepare(load_config(*sources, overrides=overrides))
+    pipeline = _running(_logged_pipeline, uri, args.run)
+    parts = exp.splits.cohorts(exp.cohort)
+    y_train = parts["train"].target(exp.task)
+    grid = time_grid(y_train) if exp.task == "survival" else None
+    results = {}
+    for split in args.split:
+        if split not in parts:
+            raise LightsaberError(f"split {split!r} is empty or unknown; have {list(parts)}.")
+        X = pipeline.transform(parts[split])
+        prediction = pipeline.predict_from_input(X)
+        if exp.task == "survival":
+            prediction = survival_prediction(pipeline.model, X, prediction, grid)
+        results[split] = _running(evaluate_split, exp.task, parts[split].target(exp.task),
+                                  prediction, metrics=exp.metrics, y_train=y_train, grid=grid)
+    print(f"evaluated run {args.run} ({exp.task})")
+    _print_metrics(results, args.split)
+    return 0
+
+
+def _logged_pipeline(uri: str, run_id: str) -> Any:
+    import mlflow.pyfunc
+
+    from lightsaber.tracking.lifecycle import _client
+
+    client = _client(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, "model", tmp)
+        return mlflow.pyfunc.load_model(path).unwrap_python_model().pipeline
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from lightsaber.config import ConfigError
+
+    tuning = _optional("lightsaber.tuning", "tuning (`lightsaber tune`)")
+    exp = _prepare(args, _overrides_for(args))
+    spec = exp.config.tuning
+    if spec is None:
+        raise ConfigError.at("tuning", "required key is missing for `lightsaber tune`",
+                             allowed="a tuning section with a search space")
+    space = exp.space
+    fit_kwargs = exp.fit_kwargs()
+    fit_kwargs.pop("task", None)
+    tracking = exp.config.tracking
+    result = _running(
+        tuning.tune, exp.model, exp.cohort, exp.splits, space, algorithm=spec.algorithm,
+        max_trials=args.max_trials or spec.max_trials, metric=spec.metric, seed=exp.config.seed,
+        backend=spec.backend, address=spec.address, resume=spec.resume,
+        study_name=spec.study_name or exp.config.name, experiment=tracking.experiment,
+        tracking_uri=tracking.tracking_uri, refit=spec.refit, progress=not args.no_progress,
+        config=exp.resolved_config, **fit_kwargs)
+    best = getattr(result, "best_params", None)
+    value = getattr(result, "best_value", None)
+    print(f"tuned {type(exp.model).__name__}: best {spec.metric or 'score'} {value}, "
+          f"params {best}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    serving = _optional("lightsaber.serving", "prediction (`lightsaber predict`)")
+    out = _running(serving.predict_file, args.model_uri, args.data, args.out, times=args.times,
+                   tracking_uri=args.tracking_uri)
+    print(f"predictions written to {out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    reports = _optional("lightsaber.reports", "reports (`lightsaber report`)")
+    out = _running(reports.write_report, args.out, experiment=args.experiment,
+                   runs=args.run or None, tracking_uri=args.tracking_uri)
+    print(f"report written to {out}")
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    import math
+
+    from lightsaber.config import load_config, prepare, run_fit
+    from lightsaber.tracking import resolve_tracking_uri
+    from lightsaber.tracking.lifecycle import _client
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    client = _client(uri)
+    config = _run_config(client, args.run_id)
+    exp = prepare(load_config(config, overrides=[f"tracking.tracking_uri={uri}"]))
+    original = {k[len("test_"):]: v for k, v in client.get_run(args.run_id).data.metrics.items()
+                if k.startswith("test_")}
+    run = _running(run_fit, exp, progress=not args.no_progress,
+                   tags={"lightsaber.reproduces": args.run_id})
+    new = {k: v for k, v in run.metrics.get("test", {}).items() if math.isfinite(v)}
+    differ = sorted(k for k in set(original) | set(new) if original.get(k) != new.get(k))
+    if differ:
+        lines = ", ".join(f"{k}: {original.get(k)} -> {new.get(k)}" for k in differ)
+        raise RunFailure(f"run {run.run_id} did not reproduce run {args.run_id}: {lines}")
+    print(f"reproduced run {args.run_id} as run {run.run_id}: all {len(new)} test metrics "
+          "identical")
+    _print_metrics({"test": new}, ("test",))
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from lightsaber.config.scaffold import scaffold
+
+    path = scaffold(args.directory, force=args.force)
+    print(f"wrote {path} and the sample data in {path.parent / 'data'}\n"
+          f"next: cd {path.parent} && lightsaber fit {path.name}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -23,14 +269,95 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- parser
+_ITEMS_HELP = ("config files (merged in order) and key.path=value overrides, "
+               "e.g. experiment.yaml trainer.max_epochs=5")
+
+
+def _command(commands: Any, name: str, handler: Any, help: str, description: str
+             ) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _config_args(parser: argparse.ArgumentParser, track: bool = True) -> None:
+    parser.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE", help=_ITEMS_HELP)
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    if track:
+        parser.add_argument("--tracking-uri", default=None,
+                            help="MLflow tracking URI (default: the config, "
+                                 "$MLFLOW_TRACKING_URI, else ./mlflow.db)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lightsaber`` command."""
-    parser = argparse.ArgumentParser(prog="lightsaber", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="lightsaber", description=__doc__.splitlines()[0],
+        epilog="exit status: 0 success, 2 config/usage error, 1 run failure")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="run the main job end to end on the bundled sample cohort",
-        description="Ingest, split and preprocess the bundled synthetic in-hospital-mortality "
+
+    fit = _command(commands, "fit", _fit, "fit, evaluate and track an experiment config",
+                   "Validate the config, then fit the model on train, early-stop on val, "
+                   "evaluate every split and record the run (with the resolved config) in "
+                   "MLflow.")
+    _config_args(fit)
+    fit.add_argument("--no-track", action="store_true", help="do not record the run in MLflow")
+
+    val = _command(commands, "validate", _validate, "check a config without running it",
+                   "Load, merge and validate the config, read the data headers, build the "
+                   "model and check every argument; nothing is fitted or tracked.")
+    _config_args(val, track=False)
+    val.add_argument("--show", action="store_true", help="print the resolved config (YAML)")
+
+    ev = _command(commands, "evaluate", _evaluate, "evaluate a logged model on a config's data",
+                  "Load the model logged by a run and report the config's metrics on the "
+                  "chosen splits (the run's own config when no config file is given).")
+    ev.add_argument("--run", required=True, help="MLflow run id of the model")
+    ev.add_argument("--split", nargs="+", default=["test"], help="splits (default: test)")
+    _config_args(ev)
+
+    tune = _command(commands, "tune", _tune, "run the config's hyperparameter study",
+                    "Search the config's `tuning.space` on the validation split (hyperopt "
+                    "locally, or Ray), then refit the best model.")
+    _config_args(tune)
+    tune.add_argument("--max-trials", type=int, default=None,
+                      help="override tuning.max_trials")
+
+    pred = _command(commands, "predict", _predict, "predict with a logged model",
+                    "Apply a logged model (runs:/<id>/model or models:/<name>/<version>) to "
+                    "a CSV/Parquet file and write the predictions.")
+    pred.add_argument("model_uri", help="MLflow model URI")
+    pred.add_argument("data", help="input table (CSV or Parquet)")
+    pred.add_argument("--out", required=True, help="output file")
+    pred.add_argument("--times", type=float, nargs="+", default=None,
+                      help="survival probabilities at these times")
+    pred.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
+
+    rep = _command(commands, "report", _report, "write an HTML report of runs",
+                   "Write a report of an experiment's runs (or of chosen runs).")
+    rep.add_argument("--out", required=True, help="output HTML file")
+    rep.add_argument("--experiment", default=None, help="MLflow experiment name")
+    rep.add_argument("--run", action="append", default=[], help="run id (repeatable)")
+    rep.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
+
+    rep = _command(commands, "reproduce", _reproduce, "re-run a logged run and compare",
+                   "Re-run the resolved config logged with RUN_ID and check that the test "
+                   "metrics are identical (exit 1 when they are not).")
+    rep.add_argument("run_id", metavar="RUN_ID", help="MLflow run id")
+    rep.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
+    rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    init = _command(commands, "init", _init, "scaffold an experiment folder",
+                    "Write experiment.yaml and the sample cohort into DIRECTORY; "
+                    "`lightsaber fit experiment.yaml` then works as is.")
+    init.add_argument("directory", nargs="?", default=".", help="folder (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite experiment.yaml")
+
+    demo = _command(commands, "demo", _demo,
+                    "run the main job end to end on the bundled sample cohort",
+                    "Ingest, split and preprocess the bundled synthetic in-hospital-mortality "
                     "cohort, then fit, evaluate and track two models in MLflow.")
     demo.add_argument("--patients", type=int, default=None,
                       help="generate a cohort of this size instead of reading data_samples/")
@@ -38,14 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("--data-only", action="store_true",
                       help="stop after preprocessing (no training or tracking)")
-    demo.set_defaults(handler=_demo)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 run failure, 2 usage/input error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # overrides given after an option, e.g. `fit x.yaml --no-progress a.b=1`
+        if not hasattr(args, "items") or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.items = [*args.items, *extra]
     try:
         return args.handler(args)
     except LightsaberError as exc:
@@ -55,9 +385,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:  # a run failure, not a user mistake
         if args.debug:
+            if isinstance(exc, RunFailure) and exc.__cause__ is not None:
+                raise exc.__cause__ from None  # the original error and its traceback
             raise
-        print(f"lightsaber: run failed: {type(exc).__name__}: {exc} (use --debug for details)",
-              file=sys.stderr)
+        text = str(exc) if isinstance(exc, RunFailure) else f"{type(exc).__name__}: {exc}"
+        print(f"lightsaber: run failed: {text} (use --debug for details)", file=sys.stderr)
         return 1
 
 

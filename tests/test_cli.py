@@ -43,3 +43,69 @@ def test_module_entry_point_and_help():
     result = subprocess.run([sys.executable, "-m", "lightsaber", "demo", "--help"],
                             capture_output=True, text=True, cwd=REPO, check=True)
     assert "synthetic in-hospital-mortality" in " ".join(result.stdout.split())
+
+
+COMMANDS = ["fit", "validate", "evaluate", "tune", "predict", "report", "reproduce", "init",
+            "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"lightsaber {command}" in capsys.readouterr().out
+
+
+def test_init_then_fit_in_an_empty_directory(tmp_path, monkeypatch, capsys):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["init"]) == 0
+    assert main(["fit", "experiment.yaml", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "fitted LogisticRegression (classification), run" in out and "auc_roc" in out
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("mortality").experiment_id])
+    assert [r.info.status for r in runs] == ["FINISHED"]
+    assert runs[0].data.metrics["test_auc_roc"] > 0.7
+    # evaluate the logged model on the run's own config
+    assert main(["evaluate", "--run", runs[0].info.run_id, "--no-progress"]) == 0
+    evaluated = capsys.readouterr().out
+    assert f"auc_roc {runs[0].data.metrics['test_auc_roc']:.4f}" in evaluated
+    assert main(["init"]) == 2  # refuses to overwrite
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_missing_optional_package_exits_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "lightsaber.serving", None)
+    code = main(["predict", "runs:/x/model", str(tmp_path / "in.csv"), "--out", "o.csv"])
+    assert code == 2
+    assert "not available" in capsys.readouterr().err
+
+
+def test_run_failure_exits_1_with_one_line(tmp_path, monkeypatch, capsys, static_frame,
+                                           target_frame):
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    static_frame.to_csv("static.csv", index=False)
+    target_frame.to_csv("targets.csv", index=False)
+    config = {"data": {"static": "static.csv", "targets": "targets.csv", "id": "pid",
+                       "label": "label"},
+              "split": {"val": 0.25, "test": 0.25, "seed": 1},
+              "model": {"_target_": "sklearn.linear_model.LogisticRegression"},
+              "metrics": [{"name": "broken", "_target_": "math.sqrt"}],
+              "tracking": {"enabled": False}}
+    (tmp_path / "x.yaml").write_text(yaml.safe_dump(config))
+    assert main(["fit", "x.yaml", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lightsaber: run failed: TypeError") and "Traceback" not in err
+    with pytest.raises(TypeError):
+        main(["--debug", "fit", "x.yaml", "--no-progress"])
+
+
+def test_overrides_after_options_and_no_config(capsys):
+    assert main(["validate", "--no-progress", "a.b=1"]) == 2
+    assert "no config file given" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""The ``tuning.space`` check: every key a model parameter, sound ranges, the tuner's own check."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from lightsaber.config.errors import ConfigError, suggest
+from lightsaber.exceptions import LightsaberError
+
+__all__ = ["check_space"]
+
+_NET_PREFIXES = ("module", "optimizer", "criterion")
+
+
+def check_space(space: Mapping[str, Any], model: Any) -> Any:
+    """Check a search space against ``model``; returns the tuner's space when it is installed.
+
+    Keys are estimator parameters (``get_params()`` names; for nets also ``module__<arg>``).
+    The dimensions are checked by :func:`lightsaber.tuning.space_from_dict` when the tuning
+    package is installed (``{loguniform: [1e-4, 1e-1]}``, ``{choice: [...]}`` ...).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> check_space({"Cc": [0.1, 1.0]}, LogisticRegression())
+    Traceback (most recent call last):
+    ...
+    lightsaber.config.errors.ConfigError: invalid config: tuning.space.Cc: ...
+    """
+    params = set(model.get_params(deep=True))
+    net = hasattr(model, "_task")
+    for key in space:
+        path = f"tuning.space.{key}"
+        known = key in params or (net and "__" in key and key.split("__", 1)[0]
+                                  in _NET_PREFIXES)
+        if not known:
+            close = suggest(key, params)
+            raise ConfigError.at(path, f"not a parameter of {type(model).__name__}",
+                                 allowed="its get_params() names (nets: also module__<arg>)",
+                                 hint=f"did you mean '{close}'?" if close else "")
+    try:
+        tuning = importlib.import_module("lightsaber.tuning")
+    except ModuleNotFoundError:
+        return None
+    try:
+        return tuning.space_from_dict(dict(space), path="tuning.space")
+    except (ValueError, TypeError, KeyError, LightsaberError) as exc:
+        text = str(exc)
+        head, _, rest = text.partition(": ")
+        if head.startswith("tuning.space") and " " not in head:
+            raise ConfigError.at(head, rest.rstrip(".")) from exc
+        raise ConfigError.at("tuning.space", text) from exc
