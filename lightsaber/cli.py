@@ -1,6 +1,7 @@
 """Command-line entry point: ``lightsaber <command>``.
 
-Commands: ``fit``, ``evaluate``, ``tune``, ``predict``, ``report``, ``validate``, ``reproduce``,
+Commands: ``fit``, ``evaluate``, ``tune``, ``predict``, ``report``, ``register``, ``validate``,
+``reproduce``,
 ``init`` and ``demo``. Config commands take one or more YAML files (merged in order) and
 ``key.path=value`` overrides. Exit status: 0 success, 2 config or usage error (one clear
 message; nothing is run or tracked), 1 run failure. ``--debug`` shows the traceback.
@@ -66,11 +67,12 @@ def _progress(args: argparse.Namespace, total: int, desc: str) -> Any:
 def _running(step: Any, *a: Any, **kw: Any) -> Any:
     """Call ``step``; any error is a run failure (the config was valid)."""
     from lightsaber.config import ConfigError
+    from lightsaber.exceptions import CohortError
 
     try:
         return step(*a, **kw)
-    except (ConfigError, Unavailable):
-        raise
+    except (ConfigError, Unavailable, CohortError):
+        raise  # the user's input (config, data file, schema): exit 2
     except Exception as exc:
         raise RunFailure(f"{type(exc).__name__}: {exc}") from exc
 
@@ -226,6 +228,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register(args: argparse.Namespace) -> int:
+    from lightsaber import registry
+
+    if args.run_id:
+        version = _running(registry.register_run, args.run_id, args.name,
+                           tracking_uri=args.tracking_uri, alias=args.alias)
+    else:
+        if not (args.experiment and args.metric):
+            raise Unavailable("register needs --run RUN_ID, or --experiment and --metric to "
+                              "pick the best run.")
+        version = _running(registry.register_best, args.name, experiment=args.experiment,
+                           metric=args.metric, split=args.split,
+                           tracking_uri=args.tracking_uri, alias=args.alias)
+    print(f"registered models:/{args.name}/{version.version}"
+          + (f" (alias {args.alias})" if args.alias else ""))
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     import math
 
@@ -328,19 +348,34 @@ def build_parser() -> argparse.ArgumentParser:
     pred = _command(commands, "predict", _predict, "predict with a logged model",
                     "Apply a logged model (runs:/<id>/model or models:/<name>/<version>) to "
                     "a CSV/Parquet file and write the predictions.")
-    pred.add_argument("model_uri", help="MLflow model URI")
-    pred.add_argument("data", help="input table (CSV or Parquet)")
-    pred.add_argument("--out", required=True, help="output file")
+    pred.add_argument("--model", dest="model_uri", required=True,
+                      help="MLflow model URI, e.g. models:/NAME/1 or runs:/RUN_ID/model")
+    pred.add_argument("--data", required=True, help="input table (CSV or Parquet)")
+    pred.add_argument("--out", required=True,
+                      help="output file (.parquet or .csv); nothing is written on error")
     pred.add_argument("--times", type=float, nargs="+", default=None,
                       help="survival probabilities at these times")
     pred.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
 
     rep = _command(commands, "report", _report, "write an HTML report of runs",
                    "Write a report of an experiment's runs (or of chosen runs).")
-    rep.add_argument("--out", required=True, help="output HTML file")
+    rep.add_argument("--out", default="report.html",
+                     help="output HTML file (default report.html)")
     rep.add_argument("--experiment", default=None, help="MLflow experiment name")
-    rep.add_argument("--run", action="append", default=[], help="run id (repeatable)")
+    rep.add_argument("--runs", "--run", dest="run", action="extend", nargs="+", default=[],
+                     help="run ids (instead of, or within, --experiment)")
     rep.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
+
+    reg = _command(commands, "register", _register, "register a run in the model registry",
+                   "Register a run's pipeline as a new version of a registered model: a chosen "
+                   "run, or the experiment's best run on a validation metric.")
+    reg.add_argument("--name", required=True, help="registered model name")
+    reg.add_argument("--run", dest="run_id", default=None, help="run id to register")
+    reg.add_argument("--experiment", default=None, help="pick the best run of this experiment")
+    reg.add_argument("--metric", default=None, help="registry metric to pick by, e.g. auc_roc")
+    reg.add_argument("--split", default="val", help="split the metric is read on (default val)")
+    reg.add_argument("--alias", default=None, help="alias to point at the new version")
+    reg.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
 
     rep = _command(commands, "reproduce", _reproduce, "re-run a logged run and compare",
                    "Re-run the resolved config logged with RUN_ID and check that the test "

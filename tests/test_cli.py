@@ -45,8 +45,8 @@ def test_module_entry_point_and_help():
     assert "synthetic in-hospital-mortality" in " ".join(result.stdout.split())
 
 
-COMMANDS = ["fit", "validate", "evaluate", "tune", "predict", "report", "reproduce", "init",
-            "demo"]
+COMMANDS = ["fit", "validate", "evaluate", "tune", "predict", "report", "register", "reproduce",
+            "init", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -78,9 +78,43 @@ def test_init_then_fit_in_an_empty_directory(tmp_path, monkeypatch, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_fit_report_register_predict_from_the_command_line(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["init"]) == 0
+    assert main(["fit", "experiment.yaml", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--experiment", "mortality"]) == 0
+    assert "report written to" in capsys.readouterr().out
+    assert "<html" in (tmp_path / "report.html").read_text()[:500].lower()
+    assert main(["register", "--name", "mortality", "--experiment", "mortality",
+                 "--metric", "auc_roc", "--alias", "champion"]) == 0
+    assert "models:/mortality/1" in capsys.readouterr().out
+    static = pd.read_csv("data/mortality_static.csv").head(25).drop(
+        columns=["died_in_hospital", "los_days"])
+    static.to_csv("static_only.csv", index=False)
+    # The model flattens 48 h of vitals: without them, a clear error (exit 2) and no file.
+    assert main(["predict", "--model", "models:/mortality@champion", "--data",
+                 "static_only.csv", "--out", "preds.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s)" in err and "heart_rate" in err and "Traceback" not in err
+    assert not (tmp_path / "preds.csv").exists()
+    # The long format: one row per measurement, static columns repeated.
+    vitals = pd.read_parquet("data/mortality_vitals.parquet")
+    static.merge(vitals, on="patient_id").to_csv("new_cohort.csv", index=False)
+    assert main(["predict", "--model", "models:/mortality@champion", "--data",
+                 "new_cohort.csv", "--out", "preds.parquet"]) == 0
+    predictions = pd.read_parquet("preds.parquet")
+    assert len(predictions) == 25 and predictions["probability"].between(0, 1).all()
+
+
 def test_missing_optional_package_exits_2(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "lightsaber.serving", None)
-    code = main(["predict", "runs:/x/model", str(tmp_path / "in.csv"), "--out", "o.csv"])
+    code = main(["predict", "--model", "runs:/x/model", "--data", str(tmp_path / "in.csv"),
+                 "--out", "o.csv"])
     assert code == 2
     assert "not available" in capsys.readouterr().err
 
