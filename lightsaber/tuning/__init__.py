@@ -1,0 +1,44 @@
+"""Hyperparameter tuning and ablation studies, resumable and recorded in MLflow.
+
+:func:`tune` runs a study (hyperopt TPE or random search, a grid, or an ablation design) in
+this process or on Ray Tune; every trial is a child run of the study's MLflow parent run, and a
+study killed mid-way resumes from the tracking store. See ``docs/tuning.md``.
+
+Examples
+--------
+>>> from lightsaber.tuning import Choice, LogUniform, space_from_dict
+>>> space_from_dict({"C": {"loguniform": [1e-3, 10]}, "penalty": {"choice": ["l2", None]}})
+{'C': LogUniform(low=0.001, high=10), 'penalty': Choice(options=['l2', None])}
+"""
+
+from lightsaber.tuning.analysis import StudyResult
+from lightsaber.tuning.space import (
+    Choice,
+    Dimension,
+    IntUniform,
+    LogUniform,
+    QUniform,
+    SearchSpaceError,
+    Uniform,
+    space_from_dict,
+)
+from lightsaber.tuning.study import ALGORITHMS, BACKENDS, TuningError, tune
+from lightsaber.tuning.trial import ERROR_CLASSES, TrialDiverged
+
+__all__ = [
+    "ALGORITHMS",
+    "BACKENDS",
+    "Choice",
+    "Dimension",
+    "ERROR_CLASSES",
+    "IntUniform",
+    "LogUniform",
+    "QUniform",
+    "SearchSpaceError",
+    "StudyResult",
+    "TrialDiverged",
+    "TuningError",
+    "Uniform",
+    "space_from_dict",
+    "tune",
+]

@@ -1,0 +1,402 @@
+"""``ls.tune``: a resumable hyperparameter study or ablation, recorded in MLflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from lightsaber.data.cohort import Cohort
+from lightsaber.data.splits import Splits
+from lightsaber.exceptions import LightsaberError
+from lightsaber.tuning.space import (
+    baseline_sample,
+    decode,
+    describe,
+    factors,
+    has_dimensions,
+    hyperopt_misc,
+    iter_grid,
+    sample_key,
+    space_from_dict,
+    to_hyperopt,
+)
+from lightsaber.tuning.store import StudyStore, TrialLogger
+from lightsaber.tuning.trial import TrialOutcome, run_trial, study_splits
+
+__all__ = ["ALGORITHMS", "BACKENDS", "TuningError", "tune"]
+
+ALGORITHMS = ("tpe", "random", "grid", "ofat", "factorial")
+BACKENDS = ("local", "ray")
+#: Default objective per task (a validation metric from the registry).
+DEFAULT_METRIC = {"classification": "auc_roc", "survival": "c_index"}
+#: ``ls.fit`` arguments that ``tune`` owns.
+_RESERVED = ("track", "experiment", "tracking_uri", "run_name", "tags", "progress")
+#: Attempts at drawing a configuration not already finished before accepting a duplicate.
+MAX_RESAMPLE = 50
+
+
+class TuningError(LightsaberError, ValueError):
+    """``tune`` was called with settings that cannot work together."""
+
+
+def startup_trials(max_trials: int) -> int:
+    """Random trials before TPE models the results: a quarter of the budget, 3 to 20."""
+    return int(min(20, max(3, max_trials // 4)))
+
+
+def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *,
+         algorithm: str = "tpe", max_trials: int = 20, metric: str | None = None,
+         seed: int = 0, backend: str = "local", address: str | None = None,
+         resume: bool = True, study_name: str | None = None, experiment: str | None = None,
+         tracking_uri: str | None = None, refit: bool = True, progress: bool = True,
+         baseline: Mapping[str, Any] | None = None,
+         resources_per_trial: Mapping[str, float] | None = None,
+         max_concurrent: int | None = None, **fit_kwargs: Any) -> Any:
+    """Tune ``model``'s hyperparameters (or run an ablation) on the validation split.
+
+    Every trial fits a configuration on the train split with :func:`lightsaber.fit` (untracked,
+    the test split removed) and scores it on the validation split. The study is one MLflow
+    parent run with one child run per trial. At the end the best configuration is refit and
+    evaluated once on test (see Notes).
+
+    Parameters
+    ----------
+    model : estimator
+        Any model :func:`lightsaber.fit` accepts; cloned, never modified.
+    cohort, splits : Cohort, Splits
+        ``splits`` needs train and val; test (if present) is used only by the final refit.
+    space : mapping
+        Parameter name to :class:`~lightsaber.tuning.Dimension`, YAML-style spec or fixed
+        value (see :func:`~lightsaber.tuning.space_from_dict`).
+    algorithm : {"tpe", "random", "grid", "ofat", "factorial"}
+        hyperopt's TPE or random search; every combination of levels; one factor at a time
+        from ``baseline``; or the full factorial design with main effects vs ``baseline``.
+    max_trials : int
+        Trials to finish (failed ones count; interrupted ones are retried). A design larger
+        than this raises :class:`TuningError`; a smaller one runs once, in full.
+    metric : str, optional
+        Objective: a validation metric of the registry (default ``auc_roc`` for
+        classification, ``c_index`` for survival); its direction comes from the registry.
+    seed : int
+        Seeds the search (and the ablation bootstrap).
+    backend : {"local", "ray"}
+        Trials in this process, or on Ray Tune (hyperopt's search algorithm for tpe/random).
+    address : str, optional
+        Ray cluster address (default ``RAY_ADDRESS``, else a local Ray).
+    resume : bool
+        Continue the newest study of the same name in the tracking store: finished trials are
+        kept, interrupted ones retried. ``False`` starts a new parent run.
+    study_name : str, optional
+        Default: ``study-`` plus a hash of the model, space, algorithm, metric, seed, baseline,
+        splits and fit arguments, so re-running the same command resumes it.
+    experiment, tracking_uri : str, optional
+        Where to record (as for :func:`lightsaber.fit`).
+    refit : bool
+        Refit the best configuration and evaluate it on test.
+    progress : bool
+        A tqdm bar over trials with the best value so far.
+    baseline : mapping, optional
+        Parameter values of the reference configuration (ofat / factorial; default: the first
+        level of every factor).
+    resources_per_trial : mapping, optional
+        Ray resources of one trial (default ``{"cpu": 1}``), e.g. ``{"cpu": 1, "gpu": 0.5}``.
+    max_concurrent : int, optional
+        Most trials running at once on Ray (default: as many as the resources allow).
+    **fit_kwargs
+        Passed to every :func:`lightsaber.fit` call (``early_stopping``, ``preprocessor`` ...).
+
+    Returns
+    -------
+    StudyResult
+
+    Notes
+    -----
+    Refit policy: the best configuration (best validation objective among finished trials) is
+    fitted again on the **train split only**, exactly as in its trial, and evaluated on every
+    split in a tracked child run ``<study>-refit``; its test metrics are the study's test
+    metrics, and test is looked at nowhere else. Refitting on train + validation is not done:
+    the validation metrics would then describe data the model was trained on.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import lightsaber as ls
+    >>> from lightsaber.tuning import Choice, LogUniform
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> cohort = ls.datasets.load_sample_mortality(n_patients=150)
+    >>> splits = cohort.split(val=0.25, test=0.25, stratify="label", seed=1)
+    >>> study = ls.tune(LogisticRegression(max_iter=200), cohort, splits,
+    ...                 {"C": LogUniform(1e-2, 10), "fit_intercept": Choice([True, False])},
+    ...                 algorithm="random", max_trials=3, progress=False, refit=False,
+    ...                 tracking_uri=f"sqlite:///{Path(tmp.name) / 'mlflow.db'}")
+    >>> len(study.trials), sorted(study.best_params)
+    (3, ['C', 'fit_intercept'])
+    >>> tmp.cleanup()
+    """
+    from lightsaber.metrics.registry import get_metric
+    from lightsaber.training.fit import _resolve_task
+    from lightsaber.tuning.analysis import finish_study
+
+    space = space_from_dict(space)
+    if algorithm not in ALGORITHMS:
+        raise TuningError(f"algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}.")
+    if backend not in BACKENDS:
+        raise TuningError(f"backend must be one of {list(BACKENDS)}; got {backend!r}.")
+    if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
+        raise TuningError(f"max_trials must be a positive integer; got {max_trials!r}.")
+    reserved = sorted(set(fit_kwargs) & set(_RESERVED))
+    if reserved:
+        raise TuningError(f"{reserved} are set by tune itself (each trial is an untracked "
+                          "fit; pass experiment/tracking_uri/progress to tune).")
+    if not has_dimensions(space):
+        raise TuningError("the search space has no dimension to search; add a Choice, "
+                          "Uniform, LogUniform, QUniform or IntUniform.")
+    for name in ("train", "val"):
+        if name not in splits.indices:
+            raise TuningError(f"splits have no '{name}' part; tuning needs train and val.")
+    task = _resolve_task(model, cohort, fit_kwargs.get("task"))
+    metric = metric or DEFAULT_METRIC[task]
+    objective = get_metric(metric)
+    if objective.task != task:
+        raise TuningError(f"metric {metric!r} is a {objective.task} metric; this is a {task} "
+                          f"study (try {DEFAULT_METRIC[task]!r}).")
+    if fit_kwargs.get("metrics") is not None and metric not in fit_kwargs["metrics"]:
+        fit_kwargs["metrics"] = [*fit_kwargs["metrics"], metric]
+    if baseline is not None and algorithm not in ("ofat", "factorial"):
+        raise TuningError(f"baseline applies to the ofat and factorial designs; algorithm is "
+                          f"{algorithm!r}.")
+
+    design = _design(space, algorithm, baseline)
+    if design is not None and len(design) > max_trials:
+        raise TuningError(f"the {algorithm} design has {len(design)} configurations but "
+                          f"max_trials={max_trials}; pass max_trials={len(design)} or shrink "
+                          "the space.")
+    total = len(design) if design is not None else max_trials
+    study = study_name or _default_name(model, space, algorithm, metric, seed, baseline,
+                                        splits, fit_kwargs)
+    store = StudyStore(experiment, tracking_uri)
+    parent, resumed = store.open_parent(
+        study, resume,
+        params={"algorithm": algorithm, "metric": metric, "direction": objective.direction,
+                "seed": seed, "backend": backend, "model": type(model).__name__},
+        tags={"task": task})
+    ablation = algorithm in ("ofat", "factorial")
+    finished, interrupted = (store.load_trials(parent.run_id, metric, space, ablation)
+                             if resumed else ([], []))
+    if resumed:  # a parameter cannot change: a resumed study may have been extended
+        parent.set_tags({"lightsaber.max_trials": str(total)})
+    else:
+        parent.log_params({"max_trials": total})
+        parent.log_dict({"space": describe(space), "baseline": dict(baseline or {}),
+                         "split": study_splits(splits).manifest}, "study/space.json")
+    logger = TrialLogger(store.tracking_uri, store.experiment_id, parent.run_id, study,
+                         save_predictions=ablation)
+    context = _Context(model=model, cohort=cohort, splits=study_splits(splits), space=space,
+                       metric=metric, greater=objective.greater_is_better,
+                       fit_kwargs=dict(fit_kwargs), logger=logger, seed=seed, total=total,
+                       keep_predictions=ablation, algorithm=algorithm, design=design,
+                       study=study, progress=progress, store=store,
+                       parent_id=parent.run_id)
+    try:
+        if backend == "ray":
+            from lightsaber.tuning.ray_backend import run_ray
+
+            finished = run_ray(context, finished, interrupted, address=address,
+                               resources=resources_per_trial, max_concurrent=max_concurrent)
+        else:
+            finished = _run_local(context, finished, interrupted)
+        result = finish_study(context, finished, parent, store, splits, refit=refit,
+                              baseline=baseline_sample(space, baseline) if ablation else None)
+    except BaseException:
+        parent._flush()
+        store.client.set_terminated(parent.run_id, "KILLED")
+        raise
+    parent._flush()
+    store.client.set_terminated(parent.run_id, "FINISHED")
+    return result
+
+
+class _Context:
+    """Everything a trial loop needs (one object, so backends share one signature)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)
+
+    def better(self, value: float, best: float) -> bool:
+        if math.isnan(value):
+            return False
+        return math.isnan(best) or (value > best if self.greater else value < best)
+
+    def decode(self, vals: Mapping[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return decode(self.space, vals)
+
+    def run(self, number: int, vals: Mapping[str, float], node: str | None = None
+            ) -> TrialOutcome:
+        params, record = self.decode(vals)
+        return run_trial(self.model, self.cohort, self.splits, number=number, vals=vals,
+                         params=params, record=record, metric=self.metric,
+                         fit_kwargs=self.fit_kwargs, logger=self.logger,
+                         keep_predictions=self.keep_predictions, node=node)
+
+    def progress_bar(self, done: list[TrialOutcome]) -> Any:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.total, initial=min(len(done), self.total), desc=self.study,
+                   unit="trial", disable=not self.progress, leave=True)
+        best = math.nan
+        for outcome in done:
+            best = outcome.value if self.better(outcome.value, best) else best
+        bar.best = best
+        self.show_best(bar)
+        return bar
+
+    def show_best(self, bar: Any, outcome: TrialOutcome | None = None) -> None:
+        if outcome is not None and self.better(outcome.value, bar.best):
+            bar.best = outcome.value
+        if not math.isnan(bar.best):
+            bar.set_postfix({f"best val_{self.metric}": f"{bar.best:.4f}"}, refresh=False)
+
+    def loss(self, outcome: TrialOutcome) -> float:
+        return -outcome.value if self.greater else outcome.value
+
+    def payload(self, first_number: int) -> _Context:
+        """The picklable part that Ray ships to its workers."""
+        keep = ("model", "cohort", "splits", "space", "metric", "greater", "fit_kwargs",
+                "logger", "keep_predictions")
+        return _Context(first_number=first_number, **{k: self.__dict__[k] for k in keep})
+
+
+def _design(space: Mapping[str, Any], algorithm: str, baseline: Mapping[str, Any] | None
+            ) -> list[dict[str, float]] | None:
+    if algorithm in ("grid", "factorial"):
+        design = list(iter_grid(space))
+        if algorithm == "factorial":
+            base = baseline_sample(space, baseline)
+            design.sort(key=lambda v: sample_key(v) != sample_key(base))  # baseline first
+        return design
+    if algorithm == "ofat":
+        base = baseline_sample(space, baseline)
+        design = [base]
+        for factor in factors(space):
+            owned = [k for k in base if k == factor.key or k.startswith(f"{factor.key}.")]
+            rest = {k: v for k, v in base.items() if k not in owned}
+            for level in factor.levels:
+                candidate = {**rest, **level}
+                if sample_key(candidate) != sample_key(base):
+                    design.append(candidate)
+        return design
+    return None
+
+
+def _default_name(model: Any, space: Mapping[str, Any], algorithm: str, metric: str,
+                  seed: int, baseline: Mapping[str, Any] | None, splits: Splits,
+                  fit_kwargs: Mapping[str, Any]) -> str:
+    from lightsaber.training.fit import _flat_params
+
+    identity = {"model": f"{type(model).__module__}.{type(model).__qualname__}",
+                "params": _flat_params(clone(model)), "space": describe(space),
+                "algorithm": algorithm, "metric": metric, "seed": seed,
+                "baseline": dict(baseline or {}), "split": study_splits(splits).manifest,
+                "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items())}}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=repr).encode())
+    return f"study-{digest.hexdigest()[:12]}"
+
+
+# ---------------------------------------------------------------------------------- local
+def _run_local(ctx: _Context, finished: list[TrialOutcome], interrupted: list[TrialOutcome]
+               ) -> list[TrialOutcome]:
+    finished = list(finished)
+    bar = ctx.progress_bar(finished)
+    numbers = [o.number for o in finished + interrupted]
+    next_number = max(numbers) + 1 if numbers else 0
+    try:
+        for retry in interrupted:
+            if len(finished) >= ctx.total:
+                break
+            finished.append(_record(ctx, bar, ctx.run(retry.number, retry.vals)))
+        if ctx.design is not None:
+            done = {sample_key(o.vals) for o in finished}
+            for number, vals in enumerate(ctx.design):
+                if len(finished) >= ctx.total:
+                    break
+                if sample_key(vals) not in done:
+                    finished.append(_record(ctx, bar, ctx.run(number, vals)))
+                    done.add(sample_key(vals))
+            return finished
+        suggest = _suggester(ctx, finished)
+        while len(finished) < ctx.total:
+            vals = suggest(next_number)
+            outcome = _record(ctx, bar, ctx.run(next_number, vals))
+            finished.append(outcome)
+            suggest.add(outcome)  # type: ignore[attr-defined]
+            next_number += 1
+    finally:
+        bar.close()
+    return finished
+
+
+def _record(ctx: _Context, bar: Any, outcome: TrialOutcome) -> TrialOutcome:
+    ctx.show_best(bar, outcome)
+    bar.update(1)
+    return outcome
+
+
+def hyperopt_trials(ctx: _Context, finished: list[TrialOutcome]) -> Any:
+    """A hyperopt ``Trials`` holding the finished trials (failed ones as ``fail``)."""
+    from hyperopt import STATUS_FAIL, STATUS_OK, Trials
+    from hyperopt.base import JOB_STATE_DONE
+
+    trials = Trials()
+    if finished:
+        tids = list(range(len(finished)))
+        results = [{"status": STATUS_OK, "loss": ctx.loss(o)} if o.status == "ok"
+                   and not math.isnan(o.value) else {"status": STATUS_FAIL}
+                   for o in finished]
+        miscs = [hyperopt_misc(ctx.space, o.vals, tid)
+                 for tid, o in zip(tids, finished, strict=True)]
+        docs = trials.new_trial_docs(tids, [None] * len(tids), results, miscs)
+        for doc in docs:
+            doc["state"] = JOB_STATE_DONE
+        trials.insert_trial_docs(docs)
+        trials.refresh()
+    return trials
+
+
+def _suggester(ctx: _Context, finished: list[TrialOutcome]) -> Callable[[int], dict]:
+    from hyperopt import Domain, rand, tpe
+
+    domain = Domain(lambda sample: 0.0, to_hyperopt(ctx.space))
+    algo = (partial(tpe.suggest, n_startup_jobs=startup_trials(ctx.total))
+            if ctx.algorithm == "tpe" else rand.suggest)
+    state = {"trials": hyperopt_trials(ctx, finished),
+             "seen": {sample_key(o.vals) for o in finished}}
+
+    def suggest(number: int) -> dict[str, float]:
+        trials = state["trials"]
+        vals: dict[str, float] = {}
+        for attempt in range(MAX_RESAMPLE):
+            seed = int(np.random.default_rng([ctx.seed, number, attempt]).integers(2**31 - 1))
+            doc = algo([len(trials.trials)], domain, trials, seed)[0]
+            vals = {k: float(v[0]) for k, v in doc["misc"]["vals"].items() if v}
+            if sample_key(vals) not in state["seen"]:
+                break
+        return vals
+
+    def add(outcome: TrialOutcome) -> None:
+        state["seen"].add(sample_key(outcome.vals))
+        state["trials"] = hyperopt_trials(ctx, [*state["finished"], outcome])
+        state["finished"].append(outcome)
+
+    state["finished"] = list(finished)
+    suggest.add = add  # type: ignore[attr-defined]
+    return suggest
+

@@ -1,0 +1,42 @@
+"""Driver of the Ray cluster test, run as its own process (Ray reads its auth settings at start).
+
+Usage: python -m tests.tuning.ray_driver ADDRESS TRACKING_URI RESULT_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def main() -> None:
+    address, uri, out = sys.argv[1:4]
+    import ray
+
+    from lightsaber.tuning import tune
+    from tests.tuning.helpers import FlakyClassifier, small_cohort, small_splits
+
+    ray.init(address=address, log_to_driver=False)
+    deadline = time.monotonic() + 120
+    while len([n for n in ray.nodes() if n["Alive"]]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
+    cohort = small_cohort()
+    start = time.monotonic()
+    # trials of ~2 s on one CPU each: while one node is busy the next trial must use the other
+    result = tune(FlakyClassifier(delay=2.0), cohort, small_splits(cohort),
+                  {"C": {"loguniform": [1e-3, 100.0]}}, algorithm="tpe",
+                  max_trials=12, backend="ray", address=address, tracking_uri=uri,
+                  experiment="ray-cluster", progress=False, refit=False,
+                  resources_per_trial={"cpu": 1})
+    seconds = time.monotonic() - start
+    ray.shutdown()
+    with open(out, "w") as sink:
+        json.dump({"nodes": nodes, "run_id": result.run_id, "seconds": seconds,
+                   "trials": result.trials[["number", "status", "node"]].to_dict("records")},
+                  sink)
+
+
+if __name__ == "__main__":
+    main()
