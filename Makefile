@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast lint install install-dev benchmarks clean
+.PHONY: demo test test-fast lint docs install install-dev benchmarks clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ test: $(VENV)/.installed-dev
 
 test-fast: $(VENV)/.installed-dev
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+docs: $(VENV)/.installed-dev
+	$(VENV)/bin/mkdocs build --strict
 
 benchmarks: $(VENV)/.installed-dev
 	$(PY) benchmarks/ingest.py

@@ -71,7 +71,13 @@ class ValidationMetric(Callback):
 
 
 class EpochProgress(Callback):
-    """A tqdm bar over epochs showing the latest train/validation numbers."""
+    """A tqdm bar over epochs showing the latest train/validation numbers.
+
+    Parameters
+    ----------
+    keys : tuple of str
+        History keys shown next to the bar (validation metrics are always shown).
+    """
 
     def __init__(self, keys: tuple[str, ...] = ("train_loss", "valid_loss")) -> None:
         self.keys = keys
@@ -95,6 +101,7 @@ class EpochProgress(Callback):
     def on_train_end(self, net, **kwargs: Any) -> None:
         """Finish at the end of training."""
         self.bar_.close()
+        self.bar_ = None  # a bar holds its output stream (in Jupyter, unpicklable)
 
 
 class EpochLogger(Callback):

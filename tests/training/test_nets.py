@@ -248,3 +248,27 @@ def test_device_auto_resolves_and_mixed_precision_is_a_cpu_noop():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert next(net.module_.parameters()).device.type == expected
     assert net.predict_proba(X).dtype == np.float64
+
+
+def test_progress_bar_does_not_stay_on_the_fitted_net(monkeypatch):
+    """In Jupyter a tqdm bar holds the kernel's stream, which cannot be pickled."""
+    import tqdm.auto
+
+    class KernelStream:
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            pass
+
+        def __reduce__(self):
+            raise TypeError("cannot pickle '_hashlib.HMAC' object")
+
+    real = tqdm.auto.tqdm
+    monkeypatch.setattr(tqdm.auto, "tqdm",
+                        lambda *a, **k: real(*a, **{**k, "file": KernelStream()}))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    net = ClassifierNet(MLP, module__hidden=(4,), max_epochs=2, progress=True).fit(X, y)
+    assert pickle.loads(pickle.dumps(net)).predict(X).shape == (60,)
