@@ -67,18 +67,10 @@ KNOWN_GAPS = frozenset({
     "lightsaber.calibration.model_survival",
     "lightsaber.config.ExperimentConfig",
     "lightsaber.config.run_fit",
-    "lightsaber.datasets.load_pbc2",
-    "lightsaber.models.LossFunction",
     "lightsaber.registry.parse_model_uri",
     "lightsaber.reports.load_predictions",
     "lightsaber.reports.render_report",
     "lightsaber.serving.required_columns",
-    "lightsaber.training.callbacks.EpochLogger",
-    "lightsaber.training.callbacks.EpochProgress",
-    "lightsaber.training.callbacks.TorchProfiler",
-    "lightsaber.training.evaluate.survival_prediction",
-    "lightsaber.training.pipeline.model_task",
-    "lightsaber.training.pipeline.uses_sequences",
 })
 SECTIONS_FOR_ARGUMENTS = ("Parameters", "Other Parameters", "Attributes", "Examples")
 

@@ -179,6 +179,11 @@ def load_pbc2(path: str | Path) -> Cohort:
     Baseline ``drug``, ``age``, ``sex`` are static features; lab values and the signs
     (ascites, hepatomegaly, spiders as 0/1, edema coded 0 / 0.5 / 1) are longitudinal with visit
     time ``year``. Outcome: ``years`` to death (``status2`` = 1) or censoring.
+
+    Parameters
+    ----------
+    path : str or Path
+        The PBC2 CSV, e.g. ``../shared/data/auton/pbc2.csv``.
     """
     frame = pd.read_csv(Path(path))
     frame = frame.sort_values(["id", "year"], kind="stable")

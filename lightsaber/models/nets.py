@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Checkpoint,
     EarlyStopping,
     EpochTimer,
     GradientNormClipping,
@@ -54,6 +53,7 @@ from lightsaber.training.callbacks import (
     TorchProfiler,
     ValidationMetric,
 )
+from lightsaber.training.checkpoint import AtomicCheckpoint
 from lightsaber.training.scoring import metric_direction, output_scorer
 
 __all__ = ["ClassifierNet", "LossFunction", "SurvivalNet"]
@@ -64,7 +64,15 @@ class ConfigurationError(LightsaberError, ValueError):
 
 
 class LossFunction(nn.Module):
-    """Wrap a plain ``loss(prediction, *targets, **options)`` function as skorch's criterion."""
+    """Wrap a plain ``loss(prediction, *targets, **options)`` function as skorch's criterion.
+
+    Parameters
+    ----------
+    fn : callable
+        The loss function (e.g. a :class:`lightsaber.losses.LossSpec` or any function).
+    **options
+        Keyword arguments passed to ``fn`` on every call.
+    """
 
     def __init__(self, fn: Callable[..., torch.Tensor], **options: Any) -> None:
         super().__init__()
@@ -84,6 +92,33 @@ def _accepts(module: Any, name: str) -> bool:
     if not isinstance(module, type):
         return False
     return name in inspect.signature(module.__init__).parameters
+
+
+def _check_keywords(target: Any, names: Sequence[str], prefix: str, what: str) -> None:
+    """Raise :class:`ConfigurationError` for keyword ``names`` that ``target`` cannot take.
+
+    Done before training, so a misspelt ``module__*`` or ``loss_options`` key fails at once
+    with its name instead of as a ``TypeError`` from inside skorch or the first batch.
+    """
+    import difflib
+
+    try:
+        signature = inspect.signature(target.__init__ if isinstance(target, type) else target)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check against
+    parameters = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    accepted = [p.name for p in parameters
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              inspect.Parameter.KEYWORD_ONLY)]
+    for name in names:
+        if name not in accepted:
+            close = difflib.get_close_matches(name, accepted, n=1)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigurationError(
+                f"'{prefix}{name}' is not an argument of {what} "
+                f"(accepted: {', '.join(a for a in accepted if a != 'self')}).{hint}")
 
 
 def _resolve_device(device: str | None) -> str:
@@ -184,7 +219,7 @@ class _LightsaberNet(NeuralNet):
                 lower_is_better=metric_direction(self.monitor, self._task), load_best=True,
                 sink=_silent)))
         if self.checkpoint_dir is not None:
-            callbacks.append(("checkpoint", Checkpoint(
+            callbacks.append(("checkpoint", AtomicCheckpoint(
                 monitor=f"{self._monitor_key()}_best", dirname=self.checkpoint_dir,
                 f_optimizer=None, f_criterion=None, f_history="history.json",
                 load_best=False, sink=_silent)))
@@ -243,6 +278,8 @@ class _LightsaberNet(NeuralNet):
 
     def initialize_module(self) -> _LightsaberNet:
         kwargs = self.get_params_for("module")
+        if isinstance(self.module, type):
+            _check_keywords(self.module, list(kwargs), "module__", self.module.__qualname__)
         for name, value in getattr(self, "_inferred_dims", {}).items():
             if name not in kwargs and _accepts(self.module, name):
                 kwargs[name] = value
@@ -281,6 +318,13 @@ class _LightsaberNet(NeuralNet):
                         self.early_stopping, self.monitor = saved
                 else:
                     super().fit(X, y, **fit_params)
+        except Exception as err:
+            # The best weights so far stay on disk; say where, whatever stopped training.
+            if self.checkpoint_dir is not None and hasattr(err, "add_note"):
+                err.add_note(f"lightsaber: the checkpoint of the best epoch so far is kept in "
+                             f"'{self.checkpoint_dir}' (restore it with "
+                             "lightsaber.training.checkpoint.restore_checkpoint).")
+            raise
         finally:
             # Never keep validation rows (or the RNG) on the fitted estimator: it gets pickled.
             self._validation_source = None
@@ -586,6 +630,9 @@ class SurvivalNet(_LightsaberNet):
     def initialize_criterion(self) -> SurvivalNet:
         """Build the loss."""
         spec = self._loss_spec()
+        function = spec.function if spec is not None else self.loss
+        _check_keywords(function, list(dict(self.loss_options or {})), "loss_options.",
+                        f"loss {getattr(function, '__name__', type(function).__name__)}")
         self.criterion_ = LossFunction(spec if spec is not None else self.loss,
                                        **dict(self.loss_options or {}))
         return self

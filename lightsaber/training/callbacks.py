@@ -107,7 +107,10 @@ class EpochProgress(Callback):
 class EpochLogger(Callback):
     """Send each epoch's losses and validation metrics to ``log(metrics, step)``.
 
-    ``log`` is typically :meth:`lightsaber.tracking.TrackedRun.log_metrics`.
+    Parameters
+    ----------
+    log : callable
+        ``log(metrics, step)``; typically :meth:`lightsaber.tracking.TrackedRun.log_metrics`.
     """
 
     def __init__(self, log: Callable[[Mapping[str, float], int], None]) -> None:
@@ -128,6 +131,11 @@ class TorchProfiler(Callback):
     """Profile the first ``batches`` training batches with :mod:`torch.profiler`.
 
     The operator table (sorted by self CPU time) is kept in ``report_`` after training.
+
+    Parameters
+    ----------
+    batches : int, default 20
+        Number of training batches to profile.
     """
 
     def __init__(self, batches: int = 20) -> None:

@@ -34,7 +34,19 @@ def time_grid(y_train: np.ndarray, n: int = 50) -> np.ndarray:
 
 
 def survival_prediction(model: Any, X: Any, risk: np.ndarray, grid: np.ndarray) -> Any:
-    """A :class:`~lightsaber.metrics.SurvivalPrediction` with curves when the model has them."""
+    """A :class:`~lightsaber.metrics.SurvivalPrediction` with curves when the model has them.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted survival model (``predict_survival_matrix`` or ``predict_survival_function``).
+    X : array or dict of arrays
+        Model input of the split.
+    risk : numpy.ndarray
+        The model's risk per row (higher = earlier event).
+    grid : numpy.ndarray
+        Times at which the curves are evaluated.
+    """
     from lightsaber.metrics import SurvivalPrediction
 
     matrix = None

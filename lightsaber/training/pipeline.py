@@ -24,7 +24,13 @@ __all__ = ["FittedPipeline", "model_task", "uses_sequences"]
 
 
 def uses_sequences(model: Any) -> bool:
-    """Whether a model consumes padded sequences (a net whose module's forward takes ``values``)."""
+    """Whether a model consumes padded sequences (a net whose module's forward takes ``values``).
+
+    Parameters
+    ----------
+    model : estimator
+        Any estimator; only lightsaber nets (with a ``module``) can read sequences.
+    """
     module = getattr(model, "module", None)
     if module is None:
         return False
@@ -33,7 +39,13 @@ def uses_sequences(model: Any) -> bool:
 
 
 def model_task(model: Any) -> str | None:
-    """``"survival"``, ``"classification"`` or ``None`` (unknown) for an estimator."""
+    """``"survival"``, ``"classification"`` or ``None`` (unknown) for an estimator.
+
+    Parameters
+    ----------
+    model : estimator
+        A lightsaber net, a scikit-learn / scikit-survival estimator, or a search over one.
+    """
     task = getattr(model, "_task", None)
     if task:
         return task
