@@ -83,8 +83,11 @@ class Experiment:
         }
         if cfg.calibration.method is not None:
             out["calibrate"] = cfg.calibration.method
-            if cfg.calibration.horizons is not None:
-                out["calibration_horizons"] = cfg.calibration.horizons
+            if cfg.calibration.horizons is not None:  # survival only (checked up front)
+                from lightsaber.calibration import SurvivalRecalibrator
+
+                out["calibrate"] = SurvivalRecalibrator(
+                    cfg.calibration.method, horizons=list(cfg.calibration.horizons))
         return out
 
 
@@ -207,10 +210,13 @@ def _check_calibration(config: ExperimentConfig) -> None:
         raise ConfigError.at("calibration.method", "calibration is not available in this "
                              "lightsaber installation", value=config.calibration.method,
                              allowed="null")
-    if config.calibration.horizons is not None and "calibration_horizons" not in accepted:
-        raise ConfigError.at("calibration.horizons", "horizons are not supported by this "
-                             "lightsaber installation", value=config.calibration.horizons,
-                             allowed="null")
+    if config.calibration.horizons is not None:
+        from lightsaber.calibration import SURVIVAL_METHODS
+
+        if config.calibration.method not in SURVIVAL_METHODS:
+            raise ConfigError.at("calibration.horizons", "horizons apply to survival "
+                                 "recalibration only", value=config.calibration.horizons,
+                                 allowed=f"null, or calibration.method in {list(SURVIVAL_METHODS)}")
 
 
 def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,

@@ -41,6 +41,8 @@ CASES = [
     ("empty search space", {"tuning": {"space": {}}}, "tuning.space"),
     ("no trials", {"tuning": {"space": {"lr": [0.1]}, "max_trials": 0}}, "tuning.max_trials"),
     ("unknown calibration method", {"calibration.method": "platt"}, "calibration.method"),
+    ("horizons for classifier calibration",
+     {"calibration": {"method": "sigmoid", "horizons": [30.0]}}, "calibration.horizons"),
     ("unknown device", {"trainer.device": "tpu"}, "trainer.device"),
     ("net setting for a scikit-survival model", {**SK_TRAINER, "trainer": {"lr": 0.1}},
      "trainer.lr"),

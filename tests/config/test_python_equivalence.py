@@ -56,3 +56,17 @@ def test_gradient_boosting_python_and_cli_agree(cohort_dir, capsys, static_frame
     py_run = ls.fit(model, cohort, splits, metrics=["auc_roc", "brier"], track=False)
     assert yaml_run.metrics == py_run.metrics
     assert f"auc_roc {py_run.metrics['test']['auc_roc']:.4f}" in printed
+
+
+def test_survival_recalibration_at_configured_horizons(tmp_path):
+    config = {
+        "data": WHAS, "split": {"val": 0.2, "test": 0.2, "calibration": 0.2, "seed": 3},
+        "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis", "alpha": 0.1},
+        "trainer": {},
+        "calibration": {"method": "cloglog", "horizons": [365.0, 730.0]},
+        "metrics": ["c_index", "ibs"],
+    }
+    experiment = prepare(load_config(write_config(tmp_path, config)))
+    assert experiment.fit_kwargs()["calibrate"].horizons == [365.0, 730.0]
+    run = run_fit(experiment, track=False, progress=False)
+    assert "uncalibrated_ibs" in run.metrics["test"]
