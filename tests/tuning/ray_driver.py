@@ -22,10 +22,15 @@ def main() -> None:
     while len([n for n in ray.nodes() if n["Alive"]]) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
+    # Warm both nodes (imports and page cache) so that, on a loaded machine, the worker node's
+    # first trial actor starts before the head has run every trial on its own.
+    warm = ray.remote(num_cpus=1)(_import_stack)
+    ray.get([warm.options(resources={slot: 1}).remote()
+             for slot in ("head_slot", "worker_slot")], timeout=300)
     cohort = small_cohort()
     start = time.monotonic()
-    # trials of ~2 s on one CPU each: while one node is busy the next trial must use the other
-    result = tune(FlakyClassifier(delay=2.0), cohort, small_splits(cohort),
+    # trials of ~4 s on one CPU each: while one node is busy the next trial must use the other
+    result = tune(FlakyClassifier(delay=4.0), cohort, small_splits(cohort),
                   {"C": {"loguniform": [1e-3, 100.0]}}, algorithm="tpe",
                   max_trials=12, backend="ray", address=address, tracking_uri=uri,
                   experiment="ray-cluster", progress=False, refit=False,
@@ -36,6 +41,15 @@ def main() -> None:
         json.dump({"nodes": nodes, "run_id": result.run_id, "seconds": seconds,
                    "trials": result.trials[["number", "status", "node"]].to_dict("records")},
                   sink)
+
+
+def _import_stack() -> str:
+    import ray
+    import sklearn.linear_model  # noqa: F401
+
+    import lightsaber.tuning  # noqa: F401
+
+    return ray.get_runtime_context().get_node_id()
 
 
 if __name__ == "__main__":
