@@ -64,9 +64,14 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError.at(str(path), "config file not found",
                              allowed="a readable YAML file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError.at(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError.at(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                             hint="save the file with UTF-8 encoding") from exc
+    except OSError as exc:
+        raise ConfigError.at(str(path), f"cannot be read: {exc.strerror or exc}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from lightsaber.data.io import read_table
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.schema import (
     require_columns,
+    require_unique_column_names,
     require_unique_ids,
     resolve_categorical,
     select_features,
@@ -123,6 +124,10 @@ class Cohort:
         targets_df = read_table(targets, role="targets") if targets is not None else None
         long_df = (read_table(longitudinal, role="longitudinal")
                    if longitudinal is not None else None)
+        for frame, role in ((static_df, "static"), (targets_df, "targets"),
+                            (long_df, "longitudinal")):
+            if frame is not None:
+                require_unique_column_names(frame, role=role)
 
         # Outcomes: from their own table, or from the static table.
         if targets_df is None:
@@ -139,16 +144,16 @@ class Cohort:
             require_columns(static_df, [id], role="static")
             if static_df is not targets_df:
                 require_unique_ids(static_df[id], column=id, role="static")
-            ids = pd.Index(static_df[id])
+            ids = _id_index(static_df[id])
         else:
-            ids = pd.Index(targets_df[id])
+            ids = _id_index(targets_df[id])
         if len(ids) == 0:
             raise EmptyCohortError("the cohort is empty: the static/target table has no rows.")
 
         # Align targets to the patient order of the static table.
         if targets_df is not static_df:
-            _check_same_patients(ids, pd.Index(targets_df[id]), id)
-            order = pd.Index(targets_df[id]).get_indexer(ids)
+            _check_same_patients(ids, _id_index(targets_df[id]), id)
+            order = _id_index(targets_df[id]).get_indexer(ids)
             target_frame = targets_df.iloc[order][target_cols].reset_index(drop=True)
         else:
             target_frame = targets_df[target_cols].reset_index(drop=True)
@@ -470,6 +475,11 @@ class Cohort:
         return cohort_html(self)
 
 
+def _id_index(ids: pd.Series) -> pd.Index:
+    """The id column as an Index of the column's own dtype (no dtype inference by pandas)."""
+    return pd.Index(ids, dtype=ids.dtype)
+
+
 def _check_same_patients(static_ids: pd.Index, target_ids: pd.Index, id_column: str) -> None:
     only_static = int((~static_ids.isin(target_ids)).sum())
     only_targets = int((~target_ids.isin(static_ids)).sum())
@@ -490,7 +500,7 @@ def _meta_columns(meta: list[str], static_df: pd.DataFrame | None, targets_df: p
         if static_df is not None and name in static_df.columns:
             columns[name] = static_df[name].to_numpy()
         elif name in targets_df.columns:
-            order = pd.Index(targets_df[id_column]).get_indexer(ids)
+            order = _id_index(targets_df[id_column]).get_indexer(ids)
             columns[name] = targets_df[name].to_numpy()[order]
         else:
             require_columns(static_df if static_df is not None else targets_df, [name],

@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from lightsaber.exceptions import IdMismatchError, LongitudinalOrderError, NonNumericColumnError
+from lightsaber.exceptions import (
+    CohortError,
+    IdMismatchError,
+    LongitudinalOrderError,
+    NonNumericColumnError,
+)
 
 __all__ = ["AGGREGATES", "LongTable"]
 
@@ -69,6 +74,8 @@ class LongTable:
             Rows whose id is not a cohort patient.
         NonNumericColumnError
             A non-numeric time or measurement column.
+        CohortError
+            An infinite measurement.
         LongitudinalOrderError
             Missing times, duplicate ``(id, time)`` rows, or times that go backwards within a
             patient in file order (unless ``sort=True``).
@@ -79,6 +86,17 @@ class LongTable:
                 raise NonNumericColumnError(
                     f"longitudinal column '{col}' has dtype {dtype}; time and measurement "
                     "columns must be numeric (convert timestamps to hours/days since admission)."
+                )
+        for col in features:
+            if not ptypes.is_float_dtype(frame[col].dtype):
+                continue  # integers cannot be infinite; nullable floats read via NaN below
+            infinite = np.isinf(frame[col].to_numpy(dtype=np.float64, na_value=np.nan,
+                                                    copy=False))
+            if infinite.any():
+                raise CohortError(
+                    f"measurement column '{col}' of the longitudinal table has "
+                    f"{int(infinite.sum())} infinite value(s) (first at row "
+                    f"{int(np.flatnonzero(infinite)[0])}); use NaN for a missing measurement."
                 )
         codes = patient_ids.get_indexer(frame[id_column])
         unknown = codes < 0

@@ -17,11 +17,23 @@ from lightsaber.exceptions import (
 )
 
 __all__ = [
+    "MAX_CATEGORIES",
     "require_columns",
+    "require_unique_column_names",
     "require_unique_ids",
     "resolve_categorical",
     "select_features",
 ]
+
+
+#: Most distinct values an *inferred* categorical column may have (a declared one may have more).
+MAX_CATEGORIES = 1000
+#: An inferred categorical column of at least this many rows whose values are nearly all
+#: distinct (more than :data:`_DISTINCT_SHARE` of them) looks like an identifier or free text.
+_MIN_ROWS_FOR_SHARE = 20
+_DISTINCT_SHARE = 0.9
+#: Python types a categorical cell may hold (besides missing values).
+_CATEGORY_TYPES = (str, bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
@@ -109,6 +121,83 @@ def select_features(
     return [c for c in chosen if c not in dropped]
 
 
+def require_unique_column_names(frame: pd.DataFrame, *, role: str) -> None:
+    """Raise :class:`CohortError` if two columns of ``frame`` share a name.
+
+    ``frame[name]`` would then be a table, not a column, and every later check would misfire.
+
+    Examples
+    --------
+    >>> require_unique_column_names(pd.DataFrame([[1, 2]], columns=["age", "age"]), role="static")
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.CohortError: the static table has 2 columns named 'age' ...
+    """
+    names = pd.Index(frame.columns)
+    if names.is_unique:
+        return
+    repeated = names[names.duplicated()].unique()
+    first = repeated[0]
+    raise CohortError(
+        f"the {role} table has {int((names == first).sum())} columns named '{first}' "
+        f"({len(repeated)} repeated name(s) in all); rename or drop the copies "
+        "(e.g. after a merge that produced overlapping columns)."
+    )
+
+
+def _check_finite(series: pd.Series, col: str, role: str) -> None:
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        rows = ", ".join(map(str, np.flatnonzero(infinite)[:5]))
+        raise CohortError(
+            f"column '{col}' of the {role} table has {int(infinite.sum())} infinite value(s) "
+            f"(rows {rows}); features must be finite numbers or missing. Replace them, e.g. "
+            f"df['{col}'].replace([np.inf, -np.inf], np.nan) to impute them."
+        )
+
+
+def _check_cells(series: pd.Series, col: str, role: str) -> None:
+    """Reject columns no model can use: dates, complex numbers, lists and other objects."""
+    dtype = series.dtype
+    hint = ("convert it to numbers (e.g. days since admission or age in years) or exclude it")
+    if ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype) \
+            or isinstance(dtype, pd.PeriodDtype):
+        raise NonNumericColumnError(
+            f"column '{col}' of the {role} table holds dates or times (dtype {dtype}); {hint}.")
+    if ptypes.is_complex_dtype(dtype):
+        raise NonNumericColumnError(
+            f"column '{col}' of the {role} table holds complex numbers (dtype {dtype}); "
+            "features must be real numbers or categories.")
+    if not ptypes.is_object_dtype(dtype):
+        return
+    kinds = series.dropna().map(type).unique()
+    odd = [k for k in kinds if not issubclass(k, _CATEGORY_TYPES)]
+    if odd:
+        is_time = any(issubclass(k, (pd.Timestamp, np.datetime64, pd.Timedelta)) or
+                      k.__module__ == "datetime" for k in odd)
+        what = "dates or times" if is_time else f"{odd[0].__name__} objects"
+        rows = ", ".join(map(str, np.flatnonzero(series.map(type).isin(odd).to_numpy())[:5]))
+        raise NonNumericColumnError(
+            f"column '{col}' of the {role} table holds {what} (rows {rows}); "
+            + (hint if is_time else "features must be numbers or text categories") + ".")
+
+
+def _check_cardinality(series: pd.Series, col: str, role: str) -> None:
+    present = int(series.notna().sum())
+    distinct = int(series.nunique(dropna=True))
+    near_unique = present >= _MIN_ROWS_FOR_SHARE and distinct > _DISTINCT_SHARE * present
+    if distinct > MAX_CATEGORIES or near_unique:
+        raise NonNumericColumnError(
+            f"column '{col}' of the {role} table would be one-hot encoded with {distinct} "
+            f"distinct values over {present} rows: it looks like an identifier, a date or free "
+            "text, and its values would be stored in the fitted model. Exclude it "
+            f"(exclude=['{col}']), convert it to numbers, or declare it in `categorical=[...]` "
+            f"to encode it anyway (inferred categorical columns may have at most "
+            f"{MAX_CATEGORIES} values, and not nearly one per row)."
+        )
+
+
 def require_unique_ids(ids: pd.Series, *, column: str, role: str) -> None:
     """Raise :class:`DuplicateIdError` if ``ids`` has repeats or missing values.
 
@@ -170,7 +259,12 @@ def resolve_categorical(
     ------
     NonNumericColumnError
         A column is non-numeric but not declared categorical, or looks numeric but holds a few
-        non-numeric entries (a typical CSV glitch such as ``"?"`` or ``"<0.1"``).
+        non-numeric entries (a typical CSV glitch such as ``"?"`` or ``"<0.1"``); holds dates,
+        complex numbers or objects such as lists; or is inferred categorical with more than
+        :data:`MAX_CATEGORIES` values or nearly one distinct value per row (an identifier or
+        free text, whose values would be stored in the fitted model).
+    CohortError
+        A numeric column holds infinite values.
     """
     infer = categorical is None or (isinstance(categorical, str) and categorical == "infer")
     declared: set[str] = set()
@@ -187,7 +281,10 @@ def resolve_categorical(
     result = []
     for col in features:
         series = frame[col]
+        _check_cells(series, col, role)
         numeric = ptypes.is_numeric_dtype(series.dtype) or ptypes.is_bool_dtype(series.dtype)
+        if numeric and not ptypes.is_bool_dtype(series.dtype):
+            _check_finite(series, col, role)
         if col in declared:
             result.append(col)
             continue
@@ -202,6 +299,7 @@ def resolve_categorical(
                 f"pd.to_numeric(df['{col}'], errors='coerce')) or declare it categorical."
             )
         if infer:
+            _check_cardinality(series, col, role)
             result.append(col)
             continue
         raise NonNumericColumnError(

@@ -7,10 +7,12 @@ passed to any scikit-survival estimator or metric as they are.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 from lightsaber.exceptions import TargetError
 
@@ -44,17 +46,39 @@ def _as_event(event: Sequence | np.ndarray | pd.Series, name: str) -> np.ndarray
     bad = numeric.isna().to_numpy() | ~np.isin(as_float, [0, 1])
     if bad.any():
         seen = sorted({str(v) for v in values[bad].unique()[:5]})
+        swapped = (" If the column holds follow-up times, `event` and `duration` are swapped."
+                   if numeric.notna().all() and (as_float > 1).mean() > 0.5 else "")
         raise TargetError(
             f"event column '{name}' must be binary (0/1 or False/True); found {int(bad.sum())} "
             f"row(s) with other values {seen} (rows {_positions(bad)}). Map your status codes to "
-            "1 = event observed, 0 = censored (e.g. `df[col] == 'dead'`)."
+            "1 = event observed, 0 = censored (e.g. `df[col] == 'dead'`)." + swapped
         )
     return numeric.to_numpy(dtype=float).astype(bool)
+
+
+def _one_column(values: Sequence | np.ndarray | pd.Series, kind: str, name: str) -> None:
+    """Raise :class:`TargetError` unless ``values`` is one value per patient (1-d)."""
+    ndim = np.ndim(values) if not isinstance(values, pd.DataFrame) else 2
+    if ndim != 1:
+        shape = np.shape(values) if ndim else "a single value"
+        raise TargetError(
+            f"{kind} column '{name}' must hold one value per patient (1-d); got {shape}. Pass "
+            "one column (e.g. df['col']), not a table or a scalar."
+        )
 
 
 def _as_time(time: Sequence | np.ndarray | pd.Series, name: str) -> np.ndarray:
     values = pd.Series(np.asarray(time)) if not isinstance(time, pd.Series) else time
     values = values.reset_index(drop=True)
+    dtype = values.dtype
+    if ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype) or (
+            ptypes.is_object_dtype(dtype) and values.map(lambda v: isinstance(
+                v, (pd.Timestamp, pd.Timedelta, dt.date, dt.timedelta))).any()):
+        raise TargetError(
+            f"duration column '{name}' holds dates or time spans (dtype {dtype}); expected a "
+            "number of time units since the index date. Convert it, e.g. "
+            "(df['end'] - df['start']).dt.days."
+        )
     numeric = pd.to_numeric(values, errors="coerce")
     not_numeric = numeric.isna().to_numpy() & values.notna().to_numpy()
     if not_numeric.any():
@@ -141,6 +165,8 @@ def check_survival_target(
         event_field, time_field = arr.dtype.names
         event, time = arr[event_field], arr[time_field]
         event_name, duration_name = event_field, time_field
+    _one_column(event, "event", event_name)
+    _one_column(time, "duration", duration_name)
     if len(event) != len(time):
         raise TargetError(
             f"event '{event_name}' has {len(event)} rows but duration '{duration_name}' has "
@@ -182,6 +208,7 @@ def check_label(y, *, name: str = "label", allow_single_class: bool = False) -> 
     ...
     lightsaber.exceptions.TargetError: label column 'hospdead' has a single class (1) ...
     """
+    _one_column(y, "label", name)
     values = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y.reset_index(drop=True)
     missing = values.isna().to_numpy()
     if missing.any():

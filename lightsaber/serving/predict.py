@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lightsaber.data.cohort import Cohort
+from lightsaber.exceptions import EmptyCohortError
 from lightsaber.serving.schema import PredictionError, check_schema
 from lightsaber.training.pipeline import FittedPipeline
 
@@ -124,7 +125,10 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
     SchemaMismatchError
         Missing or mistyped columns, all listed.
     PredictionError
-        ``times`` for a classifier or for a survival model without curves, or bad ``times``.
+        ``times`` for a classifier or for a survival model without curves, bad ``times``, or
+        infinite values in a required column.
+    EmptyCohortError
+        The input has no rows.
 
     Examples
     --------
@@ -156,7 +160,10 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
         from lightsaber.data.io import read_table
 
         frame = read_table(data, role="prediction input")
+        if len(frame) == 0:
+            raise EmptyCohortError("the prediction input has no rows: nothing to predict.")
         check_schema(pipeline, frame)
+        _check_finite(pipeline, frame)
         ids = None
         if pipeline.longitudinal_columns:
             ids = pd.Series(pd.unique(frame[pipeline.id_column]), name=pipeline.id_column)
@@ -170,6 +177,22 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
     if ids is not None:
         parts.insert(0, ids.to_frame())
     return pd.concat(parts, axis=1)
+
+
+def _check_finite(pipeline: FittedPipeline, frame: pd.DataFrame) -> None:
+    """Raise :class:`PredictionError` naming the first required column with infinite values."""
+    from lightsaber.serving.schema import required_columns
+
+    for column in required_columns(pipeline):
+        series = frame[column]
+        if not pd.api.types.is_float_dtype(series.dtype):
+            continue
+        infinite = np.isinf(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        if infinite.any():
+            raise PredictionError(
+                f"column '{column}' of the prediction input has {int(infinite.sum())} infinite "
+                f"value(s) (first at row {int(np.flatnonzero(infinite)[0])}); use NaN for a "
+                "missing value (imputed as in training). No predictions were written.")
 
 
 def _check_cohort(pipeline: FittedPipeline, cohort: Cohort) -> None:
@@ -282,7 +305,7 @@ def predict_file(model_uri: str, data: str | os.PathLike | pd.DataFrame,
     SchemaMismatchError
         The data do not have the training schema (nothing is written).
     PredictionError
-        Unknown output extension, or bad ``times``.
+        Unknown output extension, bad ``times``, or the file cannot be written (a full disk).
     """
     target = Path(out)
     suffix = target.suffix.lower()
@@ -300,6 +323,10 @@ def predict_file(model_uri: str, data: str | os.PathLike | pd.DataFrame,
         else:
             predictions.to_parquet(tmp, index=False)
         os.replace(tmp, target)
+    except OSError as err:  # e.g. a full disk: say where, leave no partial file
+        raise PredictionError(
+            f"could not write predictions to '{target}': {err.strerror or err}. No output "
+            "file was written.") from err
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lightsaber.tracking.errors import TrackingError
 from lightsaber.tracking.runs import TrackedRun
@@ -66,7 +69,9 @@ def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = Non
     The run ends ``FINISHED`` when the block completes; ``FAILED`` when it raises an
     ``Exception`` (tags ``error_class``, e.g. ``"ValueError"`` or
     ``"lightsaber.exceptions.TargetError"``, and ``error_message``, cut to 1,000 characters);
-    ``KILLED`` on ``KeyboardInterrupt``, ``SystemExit`` or any other ``BaseException``. Metrics
+    ``KILLED`` on ``KeyboardInterrupt``, ``SystemExit`` or any other ``BaseException``, and on
+    SIGTERM (turned into ``SystemExit(143)`` while the run is open, when the process had
+    the default SIGTERM action). Metrics
     still held back by :meth:`TrackedRun.log_metrics` are sent first in every case.
 
     Examples
@@ -100,6 +105,7 @@ def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = Non
         ) from err
     run = TrackedRun(client, created.info.run_id, experiment_id, uri,
                      artifact_uri=created.info.artifact_uri)
+    previous = _raise_on_sigterm()
     try:
         yield run
         run._flush()  # part of the block: if held metrics cannot be sent, the run failed
@@ -112,25 +118,83 @@ def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = Non
         raise
     else:
         _close(run, "FINISHED", None)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm() -> Any:
+    """Turn SIGTERM into ``SystemExit(143)`` while a run is open, so it ends ``KILLED``.
+
+    Python's default SIGTERM action ends the process without unwinding, which would leave the
+    run ``RUNNING`` (what a batch scheduler's job timeout sends). Only the default action is
+    replaced, and only from the main thread; a handler the user installed is left alone.
+    Returns the previous handler to restore, or ``None`` when nothing was changed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, _exit)
+
+
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
 
 def _client(uri: str) -> MlflowClient:
     from mlflow import MlflowClient
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sqlite_open_lock(uri):
             # SQLAlchemy 2.1 deprecates the ``noload`` strategy that MLflow's sqlalchemy store
             # configures when it is first imported; ours is not the code to fix. Scoped to
             # opening the client so our callers' own warning filters stay in force.
             warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy",
                                     category=DeprecationWarning)
-            return MlflowClient(tracking_uri=uri)
+            client = MlflowClient(tracking_uri=uri)
+            if uri.split(":", 1)[0].split("+", 1)[0] in _DATABASE_SCHEMES:
+                # The warning fires when the mappers are first configured, at the first query:
+                # run one here, inside the filter, rather than at the caller's first query.
+                client.search_experiments(max_results=1)
+            return client
     except Exception as err:
         raise TrackingError(
             f"Could not open the MLflow tracking store at {redact_uri(uri)}: {err}. Check the "
             "URI (argument, then MLFLOW_TRACKING_URI), that the folder of a sqlite file can be "
             "created, or that the server is running."
         ) from err
+
+
+@contextmanager
+def _sqlite_open_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on a sqlite store's folder while MLflow opens the store.
+
+    Opening a store that does not exist yet creates and migrates its schema; MLflow does that
+    without a lock, so several processes opening a new ``mlflow.db`` at once fail with
+    ``table ... already exists`` or ``duplicate column name``. ``flock`` on the database's
+    folder (no extra file) makes the first opener create the schema while the others wait,
+    then find it ready. A no-op for other stores, for in-memory sqlite, where the folder does
+    not exist yet (MLflow reports that) and on platforms without ``fcntl``.
+    """
+    root = sqlite_artifact_root(uri)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        fcntl = None
+    folder = root.parent if root is not None else None
+    if fcntl is None or folder is None or not folder.is_dir():
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing the descriptor releases the lock
 
 
 def _experiment_id(client: MlflowClient, uri: str, name: str) -> str:

@@ -27,6 +27,13 @@ __all__ = ["FLATTEN_STATS", "Run", "fit"]
 FLATTEN_STATS = ("last", "mean", "min", "max", "count")
 
 
+try:  # raised by scikit-learn's ``fit`` for a hyperparameter out of range
+    from sklearn.utils._param_validation import InvalidParameterError as _InvalidParameterError
+except ImportError:  # pragma: no cover - older or newer scikit-learn without it
+    class _InvalidParameterError(Exception):  # type: ignore[no-redef]
+        """Placeholder that is never raised."""
+
+
 class FitError(LightsaberError, ValueError):
     """``ls.fit`` was called with arguments that cannot work together."""
 
@@ -321,7 +328,10 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
     y = {name: part.target(task) for name, part in parts.items()}
     if run is not None and hasattr(model, "log_epochs_to"):
         model.log_epochs_to(run.log_metrics)
-    fitted, search = _fit_model(model, X, y, early_stopping)
+    try:
+        fitted, search = _fit_model(model, X, y, early_stopping)
+    except _InvalidParameterError as exc:  # scikit-learn's own hyperparameter check
+        raise FitError(f"invalid hyperparameter of {type(model).__name__}: {exc}") from exc
     if hasattr(fitted, "log_epochs_to"):
         fitted.epoch_log_ = None  # the logger holds the run: never pickle it with the model
         fitted.callbacks_ = [(n, cb) for n, cb in fitted.callbacks_ if n != "epoch_log"]

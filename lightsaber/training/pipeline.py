@@ -22,6 +22,9 @@ from lightsaber.exceptions import MissingColumnError
 
 __all__ = ["FittedPipeline", "model_task", "uses_sequences"]
 
+#: Value of every categorical column in the logged input example (never a training category).
+EXAMPLE_CATEGORY = "example"
+
 
 def uses_sequences(model: Any) -> bool:
     """Whether a model consumes padded sequences (a net whose module's forward takes ``values``).
@@ -205,10 +208,10 @@ class FittedPipeline:
                    else np.zeros(0))
         for name, value in zip(pre.numeric_, medians, strict=False):
             values[name] = float(value)
-        if pre.categorical_:
-            encoder = ct.named_transformers_["categorical"].named_steps["onehot"]
-            for name, cats in zip(pre.categorical_, encoder.categories_, strict=True):
-                values[name] = str(cats[0])
+        for name in pre.categorical_:
+            # Not a training category: one seen in a single patient would identify them. An
+            # unseen value is valid input (encoded as all zeros, like any new category).
+            values[name] = EXAMPLE_CATEGORY
         static = {c: values.get(c, 0.0) for c in self.static_columns}
         if not self.longitudinal_columns:
             return self._with_training_dtypes(pd.DataFrame([static]))
