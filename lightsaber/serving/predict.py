@@ -78,13 +78,22 @@ def _survival_columns(pipeline: FittedPipeline, X: Any, risk: np.ndarray,
                       times: np.ndarray) -> pd.DataFrame:
     from lightsaber.training.evaluate import survival_prediction
 
+    calibrator = getattr(pipeline, "calibrator", None)
+    if calibrator is not None and hasattr(calibrator, "predict_survival"):
+        # The same recalibrated curves the pipeline's event_probability_<h> columns come from.
+        survival = calibrator.predict_survival(pipeline.model, X, times)
+        return _curve_columns(np.asarray(survival, dtype=float), times)
     curves = survival_prediction(pipeline.model, X, risk, times)
     if curves.survival is None:
         raise PredictionError(
             f"{type(pipeline.model).__name__} predicts a risk score but no survival curves, so "
             "survival probabilities at times cannot be given; drop `times` or use a model "
             "with survival curves (CoxPH, random survival forest, lightsaber SurvivalNet).")
-    survival = np.clip(np.asarray(curves.survival, dtype=float), 0.0, 1.0)
+    return _curve_columns(np.asarray(curves.survival, dtype=float), times)
+
+
+def _curve_columns(survival: np.ndarray, times: np.ndarray) -> pd.DataFrame:
+    survival = np.clip(survival, 0.0, 1.0)
     out: dict[str, np.ndarray] = {}
     for j, t in enumerate(times):
         out[f"survival_{t:g}"] = survival[:, j]
