@@ -143,3 +143,9 @@ def test_run_failure_exits_1_with_one_line(tmp_path, monkeypatch, capsys, static
 def test_overrides_after_options_and_no_config(capsys):
     assert main(["validate", "--no-progress", "a.b=1"]) == 2
     assert "no config file given" in capsys.readouterr().err
+
+
+def test_register_without_a_run_or_a_selection_is_a_usage_error(capsys):
+    assert main(["register", "--name", "mortality", "--experiment", "mortality"]) == 2
+    err = capsys.readouterr().err
+    assert "--run RUN_ID, or --experiment and --metric" in err and "Traceback" not in err

@@ -239,3 +239,14 @@ def test_weibull_learns_on_long_time_scales():
     assert 100 < np.median(net.predict_median_time(X)) < 20_000
     c_index = concordance_index_censored(y["event"], y["time"], net.predict(X))[0]
     assert c_index > 0.65
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"cuts": 1}, "cuts must be at least 2"),
+    ({"cut_scheme": "uniform"}, "scheme must be 'equidistant' or 'quantiles'"),
+    ({"cuts": [3.0, 1.0]}, "increasing 1-D grid"),
+])
+def test_bad_grid_arguments_are_configuration_errors(options, message):
+    X, y = _data(40)
+    with pytest.raises(ConfigurationError, match=message):
+        DeepHit(max_epochs=1, **options).fit(X, y)
