@@ -15,15 +15,21 @@ from __future__ import annotations
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 __all__ = [
+    "CalibrationWarning",
     "CohortError",
     "DuplicateIdError",
     "EmptyCohortError",
+    "EvaluationError",
     "IdMismatchError",
+    "IgnoredArgumentWarning",
     "LightsaberError",
+    "LightsaberWarning",
     "LongitudinalOrderError",
+    "MetricSkippedWarning",
     "MissingColumnError",
     "NonNumericColumnError",
     "NotFittedError",
+    "SmallSplitWarning",
     "SplitError",
     "TargetError",
 ]
@@ -77,3 +83,31 @@ class SplitError(LightsaberError, ValueError):
 
 class NotFittedError(LightsaberError, _SklearnNotFittedError):
     """A transformer or model was used before ``fit``."""
+
+
+class EvaluationError(LightsaberError, ValueError):
+    """A fitted model could not be evaluated: no metric at all could be computed on a split."""
+
+
+class LightsaberWarning(UserWarning):
+    """Base class of every warning lightsaber issues.
+
+    ``ls.fit`` also records each one as an MLflow tag of the run (``lightsaber.warning.<kind>``)
+    and in ``Run.warnings``, so a result that deserves a second look says so where it is stored.
+    """
+
+
+class MetricSkippedWarning(LightsaberWarning):
+    """A default metric could not be computed on a split and was left out (reason given)."""
+
+
+class SmallSplitWarning(LightsaberWarning):
+    """A split has fewer events / positives than metrics need to be stable (default 10)."""
+
+
+class IgnoredArgumentWarning(LightsaberWarning):
+    """An argument has no effect on this model (e.g. ``early_stopping`` for a model without it)."""
+
+
+class CalibrationWarning(LightsaberWarning):
+    """Post-hoc calibration made the validation metric it targets worse."""

@@ -28,6 +28,7 @@ from lightsaber.calibration.apply import (
     UNCALIBRATED_PREFIX,
     CalibrationReport,
     calibrate_fitted,
+    out_of_fold,
     resolve_calibrator,
 )
 from lightsaber.calibration.assessment import (
@@ -58,5 +59,6 @@ __all__ = [
     "horizon_outcomes",
     "model_scores",
     "model_survival",
+    "out_of_fold",
     "resolve_calibrator",
 ]

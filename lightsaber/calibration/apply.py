@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,11 @@ from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCal
 from lightsaber.calibration.errors import CalibrationError
 from lightsaber.calibration.survival import SURVIVAL_METHODS, SurvivalRecalibrator
 
-__all__ = ["UNCALIBRATED_PREFIX", "CalibrationReport", "calibrate_fitted", "resolve_calibrator"]
+__all__ = ["UNCALIBRATED_PREFIX", "CalibrationReport", "calibrate_fitted", "out_of_fold",
+           "resolve_calibrator"]
+
+#: Folds of the held-out check of a calibrator fitted on the validation split.
+CHECK_FOLDS = 5
 
 #: Prefix of the uncalibrated metrics kept next to the calibrated ones.
 UNCALIBRATED_PREFIX = "uncalibrated_"
@@ -118,7 +122,8 @@ def _merge(calibrated: dict[str, float], raw: dict[str, float]) -> dict[str, flo
 def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[str, Any], *,
                      predictions: dict[str, np.ndarray], scores: dict[str, dict[str, float]],
                      metrics: Sequence[str] | None = None, scored: dict[str, Any] | None = None,
-                     grid: np.ndarray | None = None
+                     grid: np.ndarray | None = None,
+                     score: Callable[[str, Any], dict[str, float]] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, Any] | None,
                                 dict[str, dict[str, float]], CalibrationReport]:
     """Fit a calibrator on the calibration (else validation) split and re-score every split.
@@ -138,6 +143,11 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     scored, grid
         Survival only: uncalibrated :class:`~lightsaber.metrics.SurvivalPrediction` per split,
         and their time grid.
+    score : callable, optional
+        ``score(split, prediction) -> {metric: value}``, how the caller scores a split
+        (``ls.fit`` passes its own, which records skipped metrics). Default:
+        :func:`~lightsaber.training.evaluate.evaluate_split` with ``metrics`` (and the survival
+        context).
 
     Returns
     -------
@@ -148,6 +158,10 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     from lightsaber.training.evaluate import evaluate_split
 
     task = pipeline.task
+    if score is None:
+        def score(name: str, prediction: Any) -> dict[str, float]:
+            extra = {"y_train": y["train"], "grid": grid} if task == "survival" else {}
+            return evaluate_split(task, y[name], prediction, metrics=metrics, **extra)
     calibrator = resolve_calibrator(calibrate, task)
     fitted_on = "calibration" if "calibration" in X else "val"
     evaluated_on = "test" if "test" in X else fitted_on
@@ -155,8 +169,7 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
         calibrator.fit(pipeline.model, X[fitted_on], y[fitted_on])
         pipeline.calibrator = calibrator
         new = {name: pipeline.predict_from_input(X[name]) for name in X}
-        new_scores = {name: _merge(evaluate_split(task, y[name], new[name], metrics=metrics),
-                                   scores.get(name, {})) for name in X}
+        new_scores = {name: _merge(score(name, new[name]), scores.get(name, {})) for name in X}
         plot = {}
         if new[evaluated_on].ndim == 1:
             plot = {"y": y[evaluated_on], "proba": (predictions[evaluated_on], new[evaluated_on])}
@@ -173,9 +186,8 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     new_scored = {name: dataclasses.replace(
         part, survival=calibrator.transform(part.survival, grid)) for name, part in
         scored.items()}
-    new_scores = {name: _merge(evaluate_split(task, y[name], new_scored[name], metrics=metrics,
-                                              y_train=y["train"], grid=grid),
-                               scores.get(name, {})) for name in X}
+    new_scores = {name: _merge(score(name, new_scored[name]), scores.get(name, {}))
+                  for name in X}
     report = CalibrationReport(calibrator.method, fitted_on, evaluated_on,
                                {**calibrator.summary(), "fitted_on": fitted_on},
                                _survival_plot(y[evaluated_on], scored[evaluated_on].survival,
@@ -213,3 +225,70 @@ def _survival_assessment(plot: dict[str, Any]) -> dict[str, Any]:
         except MetricError:
             return {}
     return {"assessment": out}
+
+
+def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
+                grid: np.ndarray | None = None, *, classes: Any = None,
+                folds: int = CHECK_FOLDS, seed: int = 0) -> np.ndarray:
+    """Calibrated predictions for rows ``y``, each from a calibrator fitted on the other folds.
+
+    An honest estimate of what calibration does to rows it has not seen, without touching the
+    test split: ``ls.fit`` uses it to check a calibrator fitted on the validation split (its
+    in-sample effect there is optimistic).
+
+    Parameters
+    ----------
+    calibrate : str or calibrator
+        As for :func:`resolve_calibrator`.
+    task : {"classification", "survival"}
+    y : array-like or structured array
+        Labels, or survival outcomes.
+    inputs : numpy.ndarray
+        Classification: logit-scale scores (:func:`~lightsaber.calibration.scores.model_scores`);
+        survival: survival curves on ``grid``.
+    grid : numpy.ndarray, optional
+        Survival: the curves' time grid.
+    classes : array-like, optional
+        Classification: the model's classes.
+    folds : int
+        Stratified folds (by label or event).
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray
+        Positive-class probabilities (binary), class probabilities, or survival curves.
+
+    Raises
+    ------
+    CalibrationError
+        A fold cannot be calibrated (e.g. it holds a single class).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=400)
+    >>> y = (rng.random(400) < 1 / (1 + np.exp(-z))).astype(int)
+    >>> p = out_of_fold("sigmoid", "classification", y, 3 * z, classes=[0, 1])
+    >>> p.shape, bool(((p > 0) & (p < 1)).all())
+    ((400,), True)
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    strata = np.asarray(y["event"] if task == "survival" else y)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    out: np.ndarray | None = None
+    for fit_rows, held_rows in splitter.split(np.zeros(len(strata)), strata):
+        calibrator = resolve_calibrator(calibrate, task)
+        if task == "survival":
+            calibrator.fit(y[fit_rows], inputs[fit_rows], grid)
+            part = calibrator.transform(inputs[held_rows], grid)
+        else:
+            calibrator.fit_scores(inputs[fit_rows], np.asarray(y)[fit_rows], classes=classes)
+            proba = calibrator.predict_proba_scores(inputs[held_rows])
+            part = proba[:, 1] if proba.shape[1] == 2 else proba
+        if out is None:
+            out = np.empty((len(strata), *part.shape[1:]))
+        out[held_rows] = part
+    assert out is not None
+    return out

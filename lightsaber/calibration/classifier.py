@@ -74,7 +74,14 @@ class _CentredIsotonic:
     scikit-learn's :class:`~sklearn.isotonic.IsotonicRegression` gives the pooled-adjacent-
     violators blocks; the map then interpolates linearly between the blocks' mean scores,
     so it is strictly increasing inside the range of the calibration scores: ranking (AUC) is
-    kept except among the scores beyond the lowest and highest block centres.
+    kept except among the scores beyond the lowest and highest block centres, which share the
+    end blocks' values.
+
+    **Never exactly 0 or 1.** A block whose calibration rows are all negatives (positives) has
+    mean 0 (1); no patient should be told that. Such a block gets ``1 / (2 n)``
+    (``1 - 1 / (2 n)``), ``n`` the number of calibration rows: half an event in the whole
+    calibration set. Every other block's mean is at least ``1 / n`` from 0 and 1, so the map
+    stays strictly increasing between block centres.
     """
 
     def __init__(self, z: np.ndarray, y: np.ndarray) -> None:
@@ -86,7 +93,8 @@ class _CentredIsotonic:
         starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
         counts = np.diff(np.r_[starts, z.shape[0]])
         self.x_ = np.add.reduceat(z, starts) / counts
-        self.y_ = fitted[starts]
+        self.bound_ = 0.5 / z.shape[0]
+        self.y_ = np.clip(fitted[starts], self.bound_, 1.0 - self.bound_)
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         return np.interp(z, self.x_, self.y_)
@@ -109,8 +117,10 @@ class ProbabilityCalibrator:
         ``"sigmoid"`` (Platt 1999; alias ``"platt"``): ``p = 1 / (1 + exp(a z + b))`` on the
         logit ``z``. ``"isotonic"``: isotonic regression (Zadrozny & Elkan 2002), centred
         (Oron & Flournoy 2017) for binary models so that it is strictly increasing between
-        its blocks and does not tie nearby scores; multi-class uses scikit-learn's one-vs-rest
-        step functions. ``"temperature"`` (Guo et al. 2017): ``softmax(z / T)``,
+        its block centres (scores beyond the outermost centres share the end values);
+        multi-class uses scikit-learn's one-vs-rest step functions. Isotonic probabilities are
+        kept inside ``[1 / (2 n), 1 - 1 / (2 n)]``, ``n`` the calibration rows, never exactly
+        0 or 1. ``"temperature"`` (Guo et al. 2017): ``softmax(z / T)``,
         one parameter, ranking unchanged. ``"beta"``: beta calibration, binary only.
 
     Attributes
@@ -218,14 +228,19 @@ class ProbabilityCalibrator:
         self._check_fitted()
         scores = np.asarray(scores, dtype=float)
         if isinstance(self.calibrator_, _CentredIsotonic):
-            p = np.clip(self.calibrator_.predict(scores), 0.0, 1.0)
+            p = self.calibrator_.predict(scores)
             return np.column_stack([1.0 - p, p])
         if isinstance(self.calibrator_, dict):
             beta = self.calibrator_
             p = expit(_beta_features(scores) @ np.array([beta["a"], beta["b"]]) + beta["c"])
             return np.column_stack([1.0 - p, p])
-        proba = self.calibrator_.predict_proba(scores.reshape(scores.shape[0], -1))
-        return np.clip(proba, 0.0, 1.0)
+        proba = np.clip(self.calibrator_.predict_proba(scores.reshape(scores.shape[0], -1)),
+                        0.0, 1.0)
+        if self.method == "isotonic":  # the binary rule, per class, then renormalised
+            bound = 0.5 / self.n_calibration_
+            proba = np.clip(proba, bound, 1.0 - bound)
+            proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict_proba(self, model: Any, X: Any) -> np.ndarray:
         """Calibrated probabilities of a fitted ``model`` on input ``X``."""

@@ -81,6 +81,8 @@ class Experiment:
             "metrics": self.metrics, "flatten": cfg.preprocess.flatten,
             "flatten_window": cfg.preprocess.flatten_window,
         }
+        if cfg.evaluation.times is not None:
+            out["times"] = list(cfg.evaluation.times)
         if cfg.calibration.method is not None:
             out["calibrate"] = cfg.calibration.method
             if cfg.calibration.horizons is not None:  # survival only (checked up front)
@@ -130,7 +132,7 @@ def _runtime_values(cohort: Cohort, splits: Splits, pre: Preprocessor, sequences
     if features.sequences is not None:
         _, values["n_steps"], values["n_sequence_features"] = features.sequences.shape
     if cohort.label is not None:
-        values["n_classes"] = int(np.unique(cohort.targets[cohort.label]).size)
+        values["n_classes"] = int(np.unique(cohort.y_label).size)
     return values
 
 
@@ -270,6 +272,10 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
     model = build_model(config, task, runtime)
     _check_trainer(config, model, task)
     _check_calibration(config)
+    if config.evaluation.times is not None and task != "survival":
+        raise ConfigError.at("evaluation.times", "sets the evaluation grid of survival models",
+                             value=config.evaluation.times,
+                             allowed=f"remove it (this is a {task} experiment)")
     space = None
     if config.tuning is not None:
         space = check_space(config.tuning.space, model)
@@ -316,7 +322,7 @@ def quantities(experiment: Experiment, run: Any, split: str) -> dict[str, Any]:
     out: dict[str, Any] = {"prediction": run.predictions[split],
                            "input": run.pipeline.transform(part)}
     if experiment.task == "classification":
-        out["label"] = part.targets[part.label].to_numpy()
+        out["label"] = part.y_label
     else:
         y = part.target("survival")
         out["duration"], out["event"] = y["time"], y["event"]

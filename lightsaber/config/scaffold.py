@@ -43,12 +43,12 @@ preprocess:
 model:
   _target_: sklearn.linear_model.LogisticRegression
   max_iter: 2000
-  # A GRU over the hourly vitals instead (also set preprocess.sequence.grid: [0, 48, 1]):
+  # A GRU over the hourly vitals instead (also set preprocess.sequence.grid: [0, 48, 1],
+  # and trainer.early_stopping: 5 -- a logistic regression has no epochs to stop):
   # _target_: lightsaber.models.ClassifierNet
   # network: {_target_: lightsaber.models.SequenceNet, hidden_size: 32}
 
-trainer:
-  early_stopping: 5
+trainer: {}
 
 metrics: [auc_roc, auc_pr, brier, ece]
 

@@ -24,6 +24,7 @@ __all__ = [
     "AdapterSpec",
     "CalibrationSpec",
     "CallSpec",
+    "EvaluationSpec",
     "ExperimentConfig",
     "FileData",
     "LossSpec",
@@ -71,6 +72,8 @@ class FileData(Section):
     longitudinal: str | None = None
     id: str
     label: str | None = None
+    positive: bool | int | float | str | None = None
+    classes: list[bool | int | float | str] | None = None
     duration: str | None = None
     event: str | None = None
     time: str | None = None
@@ -205,6 +208,23 @@ class CalibrationSpec(Section):
     horizons: list[PositiveFloat] | None = None
 
 
+class EvaluationSpec(Section):
+    """How splits are evaluated: ``times`` is the survival evaluation grid (``ls.fit(times=)``).
+
+    Without ``times``, survival metrics use 50 quantiles (5 % to 95 %) of the training event
+    times; ``ibs``, ``ibll`` and ``cumulative_auc`` integrate over the whole grid.
+    """
+
+    times: Annotated[list[PositiveFloat], Field(min_length=2)] | None = None
+
+    @field_validator("times")
+    @classmethod
+    def _increasing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("times must be strictly increasing")
+        return value
+
+
 class TuningSpec(Section):
     """A hyperparameter study (:func:`lightsaber.tuning.tune`)."""
 
@@ -250,6 +270,7 @@ class ExperimentConfig(Section):
     model: ModelSpec
     trainer: TrainerSpec = TrainerSpec()
     calibration: CalibrationSpec = CalibrationSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
     tuning: TuningSpec | None = None
     metrics: list[Annotated[Annotated[str, Field(min_length=1), Tag("plain")]
                             | Annotated[MetricSpec, Tag("call")],

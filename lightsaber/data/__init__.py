@@ -1,13 +1,15 @@
 """Cohorts, outcome checks, splits and preprocessing: the data layer of lightsaber."""
 
 from lightsaber.data.cohort import Cohort
+from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor, TabularPreprocessor
 from lightsaber.data.sequences import PaddedSequences, SequencePreprocessor
 from lightsaber.data.splits import Splits
-from lightsaber.data.targets import check_label, check_survival_target
+from lightsaber.data.targets import check_label, check_survival_target, encode_label
 
 __all__ = [
+    "FINGERPRINT_TAG",
     "Cohort",
     "Features",
     "LongTable",
@@ -18,4 +20,6 @@ __all__ = [
     "TabularPreprocessor",
     "check_label",
     "check_survival_target",
+    "cohort_fingerprint",
+    "encode_label",
 ]

@@ -18,7 +18,7 @@ from lightsaber.data.schema import (
     resolve_categorical,
     select_features,
 )
-from lightsaber.data.targets import check_label, check_survival_target, make_survival_target
+from lightsaber.data.targets import check_survival_target, encode_label, make_survival_target
 from lightsaber.exceptions import CohortError, EmptyCohortError, IdMismatchError, TargetError
 
 if TYPE_CHECKING:
@@ -43,7 +43,15 @@ class Cohort:
     id : str
         Name of the patient identifier column, in every table.
     label : str, optional
-        Binary or multi-class outcome column (e.g. in-hospital death).
+        Classification outcome column (e.g. in-hospital death): booleans or 0/1 as they are;
+        otherwise name the positive class (``positive=``) or declare the classes
+        (``classes=``). Text or count columns without either are rejected (see
+        :func:`~lightsaber.data.targets.encode_label`).
+    positive : scalar, optional
+        The value of ``label`` that means the event (``"yes"``, ``"dead"``, ``2``): the label
+        becomes 1 for it and 0 for the other value.
+    classes : sequence, optional
+        The classes of a multi-class ``label``; every value must be one of them.
     duration, event : str, optional
         Time-to-event outcome: follow-up duration (>= 0) and event indicator (1 = event,
         0 = censored). Give both or neither.
@@ -92,6 +100,8 @@ class Cohort:
         *,
         id: str,
         label: str | None = None,
+        positive: Any = None,
+        classes: Sequence[Any] | None = None,
         duration: str | None = None,
         event: str | None = None,
         longitudinal: Table | None = None,
@@ -108,6 +118,9 @@ class Cohort:
                 f"a survival outcome needs both `duration` and `event`; got duration={duration!r}, "
                 f"event={event!r}."
             )
+        if label is None and (positive is not None or classes is not None):
+            raise TargetError("`positive=` and `classes=` describe a `label=`; declare the label "
+                              "column too.")
         if label is None and duration is None:
             raise TargetError(
                 "declare an outcome: `label=` (classification) and/or `duration=` + `event=` "
@@ -190,12 +203,14 @@ class Cohort:
             event=event,
             meta=meta_frame,
             long_table=long_table,
+            positive=positive,
+            classes=None if classes is None else list(classes),
         )
         self._validate_targets()
 
     # ------------------------------------------------------------------ construction helpers
     def _init_checked(self, *, ids, id_column, static, categorical, targets, label, duration,
-                      event, meta, long_table) -> None:
+                      event, meta, long_table, positive=None, classes=None) -> None:
         self._ids = ids
         self.id_column = id_column
         self._static = static
@@ -206,6 +221,8 @@ class Cohort:
         self.event = event
         self._meta = meta
         self._long = long_table
+        self.positive = positive
+        self.classes = classes
 
     @classmethod
     def _from_parts(cls, **parts: Any) -> Cohort:
@@ -215,7 +232,8 @@ class Cohort:
 
     def _validate_targets(self) -> None:
         if self.label is not None:
-            check_label(self._targets[self.label], name=self.label)
+            encode_label(self._targets[self.label], name=self.label, positive=self.positive,
+                         classes=self.classes)
         if self.duration is not None:
             check_survival_target(self._targets[self.event], self._targets[self.duration],
                                   event_name=self.event, duration_name=self.duration)
@@ -298,10 +316,11 @@ class Cohort:
 
     @property
     def y_label(self) -> np.ndarray:
-        """Classification labels (booleans become 0/1)."""
+        """Classification labels: 0/1 for a binary label (1 = ``positive``), else the classes."""
         if self.label is None:
             raise TargetError("this cohort has no `label`; declare one to use classification.")
-        return check_label(self._targets[self.label], name=self.label, allow_single_class=True)
+        return encode_label(self._targets[self.label], name=self.label, positive=self.positive,
+                            classes=self.classes, allow_single_class=True)
 
     @property
     def y_survival(self) -> np.ndarray:
@@ -356,6 +375,8 @@ class Cohort:
             event=self.event,
             meta=self._meta.iloc[pos].reset_index(drop=True),
             long_table=self._long.subset(pos) if self._long is not None else None,
+            positive=self.positive,
+            classes=self.classes,
         )
 
     def filter(self, condition: np.ndarray | pd.Series | Callable[[pd.DataFrame], Any] | str
@@ -423,7 +444,7 @@ class Cohort:
         return Cohort._from_parts(
             ids=self._ids, id_column=self.id_column, static=static, categorical=self.categorical,
             targets=self._targets, label=self.label, duration=self.duration, event=self.event,
-            meta=self._meta, long_table=None,
+            meta=self._meta, long_table=None, positive=self.positive, classes=self.classes,
         )
 
     # ------------------------------------------------------------------ splitting

@@ -16,7 +16,11 @@ from pandas.api import types as ptypes
 
 from lightsaber.exceptions import TargetError
 
-__all__ = ["SURVIVAL_DTYPE", "check_label", "check_survival_target", "make_survival_target"]
+__all__ = ["SURVIVAL_DTYPE", "check_label", "check_survival_target", "encode_label",
+           "make_survival_target"]
+
+#: Most distinct label values an error message lists (more are summarised by their count).
+MAX_SHOWN_VALUES = 10
 
 #: dtype of a survival target, identical to what ``sksurv.util.Surv.from_arrays`` builds.
 SURVIVAL_DTYPE = np.dtype([("event", "?"), ("time", "<f8")])
@@ -228,3 +232,132 @@ def check_label(y, *, name: str = "label", allow_single_class: bool = False) -> 
     if values.dtype == bool:
         return values.to_numpy(dtype=np.int64)
     return values.to_numpy()
+
+
+def _shown_values(values: pd.Series) -> str:
+    """The distinct values of an outcome column for an error message, or just their count.
+
+    Outcome codes identify no one, but a free-text column declared as a label by mistake could
+    hold anything: beyond :data:`MAX_SHOWN_VALUES` distinct values only the count is given, and
+    each value shown is cut to 20 characters.
+    """
+    distinct = pd.unique(values)
+    if len(distinct) > MAX_SHOWN_VALUES:
+        return f"{len(distinct)} distinct values"
+    try:
+        ordered = sorted(distinct.tolist())
+    except TypeError:  # mixed types
+        ordered = sorted(distinct.tolist(), key=str)
+    shown = ", ".join(repr(v if not isinstance(v, str) else v[:20]) for v in ordered)
+    return f"{len(distinct)} distinct value(s): {shown}"
+
+
+def encode_label(y, *, name: str = "label", positive=None, classes=None,
+                 allow_single_class: bool = False) -> np.ndarray:
+    """The cohort rule for a classification outcome: binary 0/1, or declared classes.
+
+    A label is accepted as it is only when it is unambiguous:
+
+    * **binary**: booleans, or numbers that are all 0 or 1 (1 = the positive class);
+    * **binary, coded otherwise**: name the positive class, ``positive="yes"`` (the column
+      must hold at most two values, one of them ``positive``); encoded as 1 = positive;
+    * **multi-class**: declare the classes, ``classes=["a", "b", "c"]``; every value must be
+      one of them. Two declared classes make a binary label with ``classes[1]`` positive.
+
+    Anything else (text labels, a count or a score column used as a label by mistake) is a
+    :class:`~lightsaber.exceptions.TargetError` naming the column, the values seen and the fix:
+    guessing would give a model with silently empty or meaningless metrics.
+
+    Parameters
+    ----------
+    y : array-like
+        One label per patient.
+    name : str
+        Column name used in error messages.
+    positive : scalar, optional
+        The value that means "the event happened" for a binary label coded otherwise.
+    classes : sequence, optional
+        The declared classes of a multi-class label.
+    allow_single_class : bool, default False
+        Accept a label with one class (a small split).
+
+    Returns
+    -------
+    numpy.ndarray
+        0/1 integers (binary) or the class values (multi-class).
+
+    Raises
+    ------
+    TargetError
+        Missing values, text or non-0/1 values without ``positive`` / ``classes``, a
+        ``positive`` that does not occur, values outside ``classes``.
+
+    Examples
+    --------
+    >>> encode_label([True, False]).tolist()
+    [1, 0]
+    >>> encode_label(["yes", "no", "yes"], positive="yes").tolist()
+    [1, 0, 1]
+    >>> encode_label([2, 0, 1], classes=[0, 1, 2]).tolist()
+    [2, 0, 1]
+    >>> encode_label(["yes", "no"], name="died")
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.TargetError: label column 'died' holds text (2 distinct value(s): ...
+    """
+    if positive is not None and classes is not None:
+        raise TargetError(
+            f"label column '{name}': give `positive=` (a binary label) or `classes=` (a "
+            "multi-class label), not both.")
+    _one_column(y, "label", name)
+    values = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y.reset_index(drop=True)
+    check_label(values, name=name, allow_single_class=True)  # missing values, shape
+    if classes is not None:
+        declared = list(classes)
+        if len(declared) < 2 or len(set(map(str, declared))) != len(declared):
+            raise TargetError(
+                f"classes={declared!r} for label column '{name}' must list at least two distinct "
+                "classes.")
+        unknown = ~values.isin(declared).to_numpy()
+        if unknown.any():
+            raise TargetError(
+                f"label column '{name}' has {int(unknown.sum())} row(s) (rows "
+                f"{_positions(unknown)}) whose value is not one of classes={declared!r}; found "
+                f"{_shown_values(values[unknown])}. Add the class to `classes=` or map the "
+                "column first.")
+        if len(declared) == 2:
+            encoded = (values == declared[1]).to_numpy(dtype=np.int64)
+        else:
+            encoded = values.to_numpy()
+        return check_label(encoded, name=name, allow_single_class=allow_single_class)
+    if positive is not None:
+        distinct = pd.unique(values)
+        if not (values == positive).any():
+            raise TargetError(
+                f"positive={positive!r} does not occur in label column '{name}' (it holds "
+                f"{_shown_values(values)}). Check the spelling and the type (the string '1' is "
+                "not the number 1).")
+        if len(distinct) > 2:
+            raise TargetError(
+                f"positive={positive!r} makes label column '{name}' binary, but it holds "
+                f"{_shown_values(values)}. Map it to two values first, or declare the classes "
+                "of a multi-class outcome with `classes=[...]`.")
+        encoded = (values == positive).to_numpy(dtype=np.int64)
+        return check_label(encoded, name=name, allow_single_class=allow_single_class)
+    if values.dtype == bool:
+        return check_label(values, name=name, allow_single_class=allow_single_class)
+    numeric = pd.api.types.is_numeric_dtype(values.dtype)
+    as_float = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if numeric and np.isin(as_float, [0.0, 1.0]).all():
+        return check_label(as_float.astype(np.int64), name=name,
+                           allow_single_class=allow_single_class)
+    fixes = ("Name the positive class of a binary label, e.g. `positive=...`, or declare the "
+             "classes of a multi-class outcome, `classes=[...]` (Cohort or YAML data section).")
+    if not numeric:
+        raise TargetError(
+            f"label column '{name}' holds text ({_shown_values(values)}); a binary label must "
+            f"be 0/1 or True/False. {fixes}")
+    raise TargetError(
+        f"label column '{name}' holds {_shown_values(values)}; a binary label must be 0/1 or "
+        f"True/False. {fixes} A count or a score is not a label: threshold it first, e.g. "
+        f"`df['{name}'] > 0`.")

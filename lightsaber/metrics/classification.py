@@ -93,28 +93,68 @@ def binary_inputs(
     return y, p
 
 
-def multiclass_inputs(y_true: Any, proba: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def multiclass_inputs(y_true: Any, proba: Any, classes: Any = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate a label and a ``(n_samples, n_classes)`` probability matrix.
+
+    Parameters
+    ----------
+    y_true : array-like
+        Class labels.
+    proba : array-like of shape (n_samples, n_classes)
+        Probabilities, one column per class.
+    classes : array-like, optional
+        The model's classes (the columns of ``proba``, sorted), when a split may lack some of
+        them (a rare class absent from a small test split). Default: the classes of ``y_true``.
 
     Examples
     --------
     >>> y, p, classes = multiclass_inputs(["a", "c", "b"], np.eye(3))
     >>> classes.tolist()
     ['a', 'b', 'c']
+    >>> multiclass_inputs([0, 1, 1], np.full((3, 3), 1 / 3), classes=[0, 1, 2])[2].tolist()
+    [0, 1, 2]
     """
     y = check_label(y_true, name="y_true")
-    classes = np.unique(y)
+    if classes is None:
+        classes = np.unique(y)
+        where = "the classes in y_true"
+    else:
+        classes = np.asarray(classes)
+        where = "the model's classes"
+        unknown = ~np.isin(y, classes)
+        if unknown.any():
+            raise MetricError(
+                f"y_true has {int(unknown.sum())} row(s) whose class is not one of the "
+                f"{classes.shape[0]} classes given.")
     p = check_probability(proba, y.shape[0], name="proba")
     if p.ndim != 2 or p.shape[1] != classes.shape[0]:
         raise MetricError(
             f"proba must have one column per class, shape (n_samples, {classes.shape[0]}) for "
-            f"the {classes.shape[0]} classes in y_true; got shape {p.shape}. Columns follow "
+            f"{where} ({classes.shape[0]}); got shape {p.shape}. Columns follow "
             "the sorted class labels."
         )
-    return y, p, classes
+    return y, _normalised_rows(p), classes
 
 
-def roc_auc(y_true: Any, proba: Any, *, average: Average | None = None) -> float:
+#: Rows of a class-probability matrix may miss 1 by this much (float32 models) and are rescaled.
+ROW_SUM_TOLERANCE = 1e-5
+
+
+def _normalised_rows(p: np.ndarray) -> np.ndarray:
+    """Rows rescaled to sum to 1 when they miss it only by float32 rounding; else an error."""
+    sums = p.sum(axis=1)
+    off = np.absolute(sums - 1.0) > ROW_SUM_TOLERANCE
+    if off.any():
+        raise MetricError(
+            f"proba rows must sum to 1 (class probabilities); {int(off.sum())} row(s) do not "
+            f"(first at row {int(np.flatnonzero(off)[0])}, sum {sums[off][0]:.6g}). Pass "
+            "predict_proba's output, not scores.")
+    return p / sums[:, None]
+
+
+def roc_auc(y_true: Any, proba: Any, *, average: Average | None = None,
+            classes: Any = None) -> float:
     """Area under the ROC curve (``sklearn.metrics.roc_auc_score``).
 
     Parameters
@@ -125,6 +165,8 @@ def roc_auc(y_true: Any, proba: Any, *, average: Average | None = None) -> float
         Positive-class probabilities (binary) or a probability matrix (multi-class).
     average : {"macro", "micro", "weighted"}, optional
         Multi-class one-vs-rest averaging; leave unset for a binary label.
+    classes : array-like, optional
+        Multi-class: the model's classes (see :func:`multiclass_inputs`).
 
     Returns
     -------
@@ -138,13 +180,14 @@ def roc_auc(y_true: Any, proba: Any, *, average: Average | None = None) -> float
     if average is None:
         y, p = binary_inputs(y_true, proba)
         return float(skm.roc_auc_score(y, p))
-    y, p, classes = multiclass_inputs(y_true, proba)
+    y, p, classes = multiclass_inputs(y_true, proba, classes)
     if average == "micro":
         return float(skm.roc_auc_score(label_binarize(y, classes=classes), p, average="micro"))
     return float(skm.roc_auc_score(y, p, multi_class="ovr", average=average, labels=classes))
 
 
-def average_precision(y_true: Any, proba: Any, *, average: Average | None = None) -> float:
+def average_precision(y_true: Any, proba: Any, *, average: Average | None = None,
+                      classes: Any = None) -> float:
     """Area under the precision-recall curve as average precision.
 
     ``sklearn.metrics.average_precision_score``: step-wise, not trapezoidal.
@@ -157,14 +200,14 @@ def average_precision(y_true: Any, proba: Any, *, average: Average | None = None
     if average is None:
         y, p = binary_inputs(y_true, proba)
         return float(skm.average_precision_score(y, p))
-    y, p, classes = multiclass_inputs(y_true, proba)
+    y, p, classes = multiclass_inputs(y_true, proba, classes)
     indicator = label_binarize(y, classes=classes)
     if classes.shape[0] == 2:
         indicator = np.column_stack((1 - indicator[:, 0], indicator[:, 0]))
     return float(skm.average_precision_score(indicator, p, average=average))
 
 
-def brier(y_true: Any, proba: Any) -> float:
+def brier(y_true: Any, proba: Any, *, classes: Any = None) -> float:
     """Brier score: mean squared error of the predicted probabilities (lower is better).
 
     Binary: ``mean((p - y)^2)``. With a probability matrix, scikit-learn's multi-class Brier
@@ -176,13 +219,13 @@ def brier(y_true: Any, proba: Any) -> float:
     0.1
     """
     if np.ndim(proba) == 2 and np.shape(proba)[1] > 2:
-        y, p, classes = multiclass_inputs(y_true, proba)
+        y, p, classes = multiclass_inputs(y_true, proba, classes)
         return float(skm.brier_score_loss(y, p, labels=classes))
     y, p = binary_inputs(y_true, proba, need_both_classes=False)
     return float(skm.brier_score_loss(y, p, labels=[0, 1]))
 
 
-def log_loss(y_true: Any, proba: Any) -> float:
+def log_loss(y_true: Any, proba: Any, *, classes: Any = None) -> float:
     """Log-loss (cross-entropy) of the predicted probabilities (``sklearn.metrics.log_loss``).
 
     Examples
@@ -191,7 +234,7 @@ def log_loss(y_true: Any, proba: Any) -> float:
     0.367
     """
     if np.ndim(proba) == 2 and np.shape(proba)[1] > 2:
-        y, p, classes = multiclass_inputs(y_true, proba)
+        y, p, classes = multiclass_inputs(y_true, proba, classes)
         return float(skm.log_loss(y, p, labels=classes))
     y, p = binary_inputs(y_true, proba, need_both_classes=False)
     return float(skm.log_loss(y, p, labels=[0, 1]))
@@ -269,7 +312,8 @@ def npv(y_true: Any, proba: Any, *, threshold: float = 0.5) -> float:
 
 
 def f1(
-    y_true: Any, proba: Any, *, threshold: float = 0.5, average: Average | None = None
+    y_true: Any, proba: Any, *, threshold: float = 0.5, average: Average | None = None,
+    classes: Any = None,
 ) -> float:
     """F1 score (``sklearn.metrics.f1_score``).
 
@@ -291,12 +335,13 @@ def f1(
             )
         y, p = binary_inputs(y_true, proba, need_both_classes=False)
         return float(skm.f1_score(y, (p >= threshold).astype(np.int64), labels=[0, 1]))
-    y, p, classes = multiclass_inputs(y_true, proba)
+    y, p, classes = multiclass_inputs(y_true, proba, classes)
     pred = classes[np.argmax(p, axis=1)]
     return float(skm.f1_score(y, pred, labels=classes, average=average, zero_division=0.0))
 
 
-def balanced_accuracy(y_true: Any, proba: Any, *, threshold: float = 0.5) -> float:
+def balanced_accuracy(y_true: Any, proba: Any, *, threshold: float = 0.5,
+                      classes: Any = None) -> float:
     """Balanced accuracy: mean per-class recall (``sklearn.metrics.balanced_accuracy_score``).
 
     Binary: ``(sensitivity + specificity) / 2`` at ``proba >= threshold``; with a probability
@@ -308,8 +353,14 @@ def balanced_accuracy(y_true: Any, proba: Any, *, threshold: float = 0.5) -> flo
     0.75
     """
     if np.ndim(proba) == 2 and np.shape(proba)[1] > 2:
-        y, p, classes = multiclass_inputs(y_true, proba)
-        return float(skm.balanced_accuracy_score(y, classes[np.argmax(p, axis=1)]))
+        y, p, classes = multiclass_inputs(y_true, proba, classes)
+        pred = classes[np.argmax(p, axis=1)]
+        missing = ~np.isin(pred, np.unique(y))
+        if missing.any():  # scikit-learn warns and scores such rows as recall 0 of no class
+            raise MetricError(
+                f"balanced_accuracy is undefined here: {int(missing.sum())} row(s) are "
+                "predicted a class that no row of y_true has (the split lacks that class).")
+        return float(skm.balanced_accuracy_score(y, pred))
     y, p = binary_inputs(y_true, proba)
     pred = (p >= _check_threshold(threshold)).astype(np.int64)
     return float(skm.balanced_accuracy_score(y, pred))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -135,8 +136,36 @@ class Metric:
                     f"metric '{self.name}' needs the prediction's {absent}; it has "
                     f"{sorted(prediction.available)}."
                 )
-        return float(self.func(y, prediction, **{k: v for k, v in context.items()
-                                                 if v is not None}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = float(self.func(y, prediction, **{k: v for k, v in context.items()
+                                                      if v is not None}))
+        for record in caught:
+            if _undefined(record):
+                raise MetricError(
+                    f"metric '{self.name}' is undefined on this data: {record.message}")
+            warnings.warn_explicit(record.message, record.category, record.filename,
+                                   record.lineno)
+        if np.isnan(value):
+            raise MetricError(f"metric '{self.name}' is undefined on this data (NaN).")
+        return value
+
+
+def _undefined(record: warnings.WarningMessage) -> bool:
+    """Whether a warning from inside a metric says that its value is undefined.
+
+    scikit-learn's ``UndefinedMetricWarning``, or its ``UserWarning``s about a missing class:
+    such a metric is an error here, never a number such as NaN, 0 or 1 that scikit-learn
+    substitutes.
+    """
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    if issubclass(record.category, UndefinedMetricWarning):
+        return True
+    text = str(record.message).lower()
+    return issubclass(record.category, UserWarning) and "sklearn" in record.filename and any(
+        phrase in text for phrase in ("no positive class", "not defined", "only one class",
+                                      "ill-defined"))
 
 
 _REGISTRY: dict[str, Metric] = {}
@@ -160,34 +189,36 @@ _register(name="auc_pr", task="classification", greater_is_better=True,
           func=lambda y, p: cls_.average_precision(y, p))
 for _avg in ("macro", "micro"):
     _register(name=f"auc_roc_ovr_{_avg}", task="classification", greater_is_better=True,
-              inputs=("proba",), multiclass=True,
+              inputs=("proba",), options=("classes",), multiclass=True,
               description=f"one-vs-rest ROC AUC, {_avg}-averaged over classes",
-              reference=f"{_SK}.roc_auc_score", func=lambda y, p, a=_avg: cls_.roc_auc(
-                  y, p, average=a))
+              reference=f"{_SK}.roc_auc_score", func=lambda y, p, a=_avg, **kw: cls_.roc_auc(
+                  y, p, average=a, **kw))
     _register(name=f"auc_pr_ovr_{_avg}", task="classification",
-              greater_is_better=True, inputs=("proba",), multiclass=True,
+              greater_is_better=True, inputs=("proba",), options=("classes",), multiclass=True,
               description=f"one-vs-rest average precision, {_avg}-averaged over classes",
               reference=f"{_SK}.average_precision_score",
-              func=lambda y, p, a=_avg: cls_.average_precision(y, p, average=a))
+              func=lambda y, p, a=_avg, **kw: cls_.average_precision(y, p, average=a, **kw))
     _register(name=f"f1_{_avg}", task="classification", greater_is_better=True,
-              inputs=("proba",), multiclass=True,
+              inputs=("proba",), options=("classes",), multiclass=True,
               description=f"F1 of the arg-max class, {_avg}-averaged", reference=f"{_SK}.f1_score",
-              func=lambda y, p, a=_avg: cls_.f1(y, p, average=a))
+              func=lambda y, p, a=_avg, **kw: cls_.f1(y, p, average=a, **kw))
 _register(name="brier", task="classification", greater_is_better=False, inputs=("proba",),
-          multiclass=True, description="mean squared error of the probabilities",
-          reference=f"{_SK}.brier_score_loss", func=lambda y, p: cls_.brier(y, p))
+          options=("classes",), multiclass=True,
+          description="mean squared error of the probabilities",
+          reference=f"{_SK}.brier_score_loss", func=lambda y, p, **kw: cls_.brier(y, p, **kw))
 _register(name="log_loss", task="classification", greater_is_better=False, inputs=("proba",),
-          multiclass=True, description="cross-entropy of the probabilities",
-          reference=f"{_SK}.log_loss", func=lambda y, p: cls_.log_loss(y, p))
+          options=("classes",), multiclass=True, description="cross-entropy of the probabilities",
+          reference=f"{_SK}.log_loss", func=lambda y, p, **kw: cls_.log_loss(y, p, **kw))
 _register(name="ece", task="classification", greater_is_better=False, inputs=("proba",),
           options=("n_bins",), description="expected calibration error (10 equal-width bins)",
           reference="sklearn.calibration.calibration_curve + bin counts",
           func=lambda y, p, n_bins=10: expected_calibration_error(y, p, n_bins=n_bins))
 _register(name="balanced_accuracy", task="classification", greater_is_better=True,
-          inputs=("proba",), options=("threshold",), multiclass=True,
+          inputs=("proba",), options=("threshold", "classes"), multiclass=True,
           description="mean per-class recall at proba >= threshold (arg-max if multi-class)",
           reference=f"{_SK}.balanced_accuracy_score",
-          func=lambda y, p, threshold=0.5: cls_.balanced_accuracy(y, p, threshold=threshold))
+          func=lambda y, p, threshold=0.5, **kw: cls_.balanced_accuracy(y, p,
+                                                                         threshold=threshold, **kw))
 for _name, _fn, _what, _ref in (
     ("f1", cls_.f1, "F1 at proba >= threshold", "f1_score"),
     ("sensitivity", cls_.sensitivity, "TP / (TP + FN) at proba >= threshold", "recall_score"),
@@ -387,7 +418,8 @@ def evaluate(
         context are available.
     **context
         Settings the metrics need or accept: ``y_train``, ``times``, ``horizon``, ``tau``,
-        ``threshold``, ``n_bins``, ``tied_tol``. Each metric receives only its own; a key no
+        ``threshold``, ``n_bins``, ``tied_tol``, ``classes`` (multi-class: the model's
+        classes, for a split that lacks some). Each metric receives only its own; a key no
         requested metric uses is an error (it is probably misspelt).
 
     Returns

@@ -8,6 +8,9 @@ Conventions
   (``T_i > t``) ``1 / G(t)``. Pass ``y_train=y`` to fit ``G`` on the evaluation data instead.
 * **Evaluation times** must be strictly increasing and lie in ``[min(time), max(time))`` of
   the evaluation outcome ``y`` (scikit-survival's rule).
+* **Where ``G`` is 0** (everyone still followed was censored, e.g. administrative censoring at
+  the end of a study) the IPCW weights are undefined: the Brier score, IBS and NBLL raise a
+  :class:`MetricError` naming the time (scikit-survival returns a biased number there).
 * **Risk, higher = earlier event** for the AUC (a vector, or one column per time).
   **Survival probabilities** ``S_i(t)`` for Brier/IBS/IBLL: one row per patient, one column per
   evaluation time.
@@ -245,11 +248,10 @@ def _ipcw_scores(y, survival, times, train, loss):
     event, time = y["event"], y["time"]
     g = censoring_kaplan_meier(train["event"], train["time"])
     prob_cens_t = g(times)
-    prob_cens_t[prob_cens_t == 0] = np.inf
     prob_cens_y = np.ones(n)  # only read where the row is a case at some time
     needed = event & (time <= times[-1])
     prob_cens_y[needed] = g(time[needed])
-    prob_cens_y[prob_cens_y == 0] = np.inf
+    _require_positive_weights(g, times, prob_cens_t, time[needed], prob_cens_y[needed])
     out = np.empty(k)
     step = max(1, _CHUNK // max(n, 1))
     for lo in range(0, k, step):
@@ -263,6 +265,31 @@ def _ipcw_scores(y, survival, times, train, loss):
             + control_loss * control / prob_cens_t[lo:lo + step], axis=0
         )
     return out
+
+
+def _require_positive_weights(g: Any, times: np.ndarray, g_times: np.ndarray,
+                              case_times: np.ndarray, g_cases: np.ndarray) -> None:
+    """Raise :class:`MetricError` where the censoring estimate ``G`` is 0 (IPCW undefined).
+
+    scikit-survival gives such rows weight 0 but keeps them in the divisor, which biases the
+    score towards 0 (a constant 0.5 prediction can score 0.10 instead of 0.25); here it is an
+    error that names the first such time.
+    """
+    zero = g_times == 0
+    if zero.any():
+        asked = float(times[np.flatnonzero(zero)[0]])
+    elif (g_cases == 0).any():
+        asked = float(np.min(case_times[g_cases == 0]))
+    else:
+        return
+    reached = float(g.unique_time[np.flatnonzero(g.prob == 0)[0]])
+    raise MetricError(
+        f"the censoring survival function G estimated on y_train is 0 from time {reached:g} "
+        f"on (needed at time {asked:g}), so the inverse-probability-of-censoring weights are "
+        "undefined there: every patient still followed was censored by then (e.g. at the end "
+        f"of the study). Evaluate at times below {reached:g}, or fit the censoring "
+        "distribution on data with longer follow-up (y_train=...)."
+    )
 
 
 def brier_score(y: Any, survival: Any, times: Any, *, y_train: Any) -> np.ndarray:

@@ -2,25 +2,39 @@
 
 Classification: the registry's default set on positive-class probabilities (``auc_roc``,
 ``auc_pr``, ``brier``, ``log_loss``, ``ece``; one-vs-rest variants for multi-class).
-Survival: the risk always; survival curves too when the model provides them, on a grid of
-training event times, with the censoring distribution fitted on the training split
-(scikit-survival's convention) — so ``c_index``, ``c_index_uno``, ``cumulative_auc``,
-``c_index_td``, ``ibs``, ``ibll``, ``brier_at_horizon``, ``ici_at_horizon`` and
-``d_calibration`` are reported where the split allows them.
+Survival: the risk always; survival curves too when the model provides them, on the
+**evaluation grid** (``ls.fit(times=...)``, else :func:`time_grid`: 50 quantiles of the training
+event times), with the censoring distribution fitted on the training split (scikit-survival's
+convention). The integrated metrics (``ibs``, ``ibll``, ``cumulative_auc``) integrate over every
+grid time the split supports, from its first event to its last follow-up; Uno's C is truncated
+at the end of the grid; see :func:`survival_context` and ``docs/metrics.md``.
+
+A default metric that a split cannot support (one class, no event, a censoring estimate of 0,
+...) is left out of the metrics and reported with its reason (:class:`SplitScores` ``skipped``);
+``ls.fit`` turns those reasons into warnings and MLflow tags. An explicitly requested metric
+raises instead.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["evaluate_split", "survival_prediction", "time_grid"]
+__all__ = ["MIN_EVENTS", "SplitScores", "evaluate_split", "integration_times", "score_split",
+           "small_split_message", "survival_context", "survival_prediction", "time_grid"]
+
+#: Fewer events (survival) or positives (binary) than this on a split earn a warning.
+MIN_EVENTS = 10
+#: Points of the default evaluation grid.
+GRID_POINTS = 50
 
 
-def time_grid(y_train: np.ndarray, n: int = 50) -> np.ndarray:
-    """Evaluation grid: quantiles 5%..95% of the training event times (unique, increasing).
+def time_grid(y_train: np.ndarray, n: int = GRID_POINTS) -> np.ndarray:
+    """Default evaluation grid: ``n`` quantiles 5%..95% of the training event times (unique).
 
     Examples
     --------
@@ -31,6 +45,60 @@ def time_grid(y_train: np.ndarray, n: int = 50) -> np.ndarray:
     """
     events = y_train["time"][y_train["event"]]
     return np.unique(np.quantile(events, np.linspace(0.05, 0.95, n)))
+
+
+def integration_times(y: np.ndarray, grid: np.ndarray | None) -> np.ndarray:
+    """The grid times a split's integrated metrics use: ``[first event, last follow-up)``.
+
+    From the split's first event time (before it the cumulative/dynamic AUC has no case) up to,
+    not including, its last follow-up time (after it the IPCW metrics are undefined).
+
+    Examples
+    --------
+    >>> from lightsaber.data.targets import make_survival_target
+    >>> y = make_survival_target([0, 1, 0, 1], [1.0, 2.0, 3.0, 4.0])
+    >>> integration_times(y, np.array([0.5, 1.5, 2.5, 3.5, 4.5])).tolist()
+    [2.5, 3.5]
+    """
+    if grid is None or not y["event"].any():
+        return np.array([])
+    first = y["time"][y["event"]].min()
+    return grid[(grid >= first) & (grid < y["time"].max())]
+
+
+def survival_context(y: np.ndarray, y_train: np.ndarray, grid: np.ndarray | None
+                     ) -> dict[str, Any]:
+    """The keyword context of the survival metrics on one split.
+
+    * ``times``: every grid time the split supports (:func:`integration_times`), so ``ibs``,
+      ``ibll`` and ``cumulative_auc`` integrate over the whole evaluation grid;
+    * ``tau`` (Uno's C): the last grid time, inside the training follow-up where the censoring
+      estimate is positive (pairs with an event at or after it are not compared);
+    * ``horizon`` (``brier_at_horizon``, ``ici_at_horizon``): the median training event time;
+    * ``y_train``: fits the censoring distribution.
+
+    Parameters
+    ----------
+    y : structured array
+        The split's outcome.
+    y_train : structured array
+        The training outcome.
+    grid : numpy.ndarray or None
+        The evaluation grid.
+
+    Examples
+    --------
+    >>> from lightsaber.data.targets import make_survival_target
+    >>> y = make_survival_target([1, 0, 1, 1], [1.0, 2.0, 3.0, 4.0])
+    >>> context = survival_context(y, y, np.array([0.5, 1.5, 2.5, 3.5, 4.5]))
+    >>> context["times"].tolist(), context["tau"], context["horizon"]
+    ([1.5, 2.5, 3.5], 4.5, 3.0)
+    """
+    events = y_train["time"][y_train["event"]]
+    inside = integration_times(y, grid)
+    return {"y_train": y_train, "times": inside if inside.size else None,
+            "tau": float(grid[-1]) if grid is not None and len(grid) else None,
+            "horizon": float(np.median(events))}
 
 
 def survival_prediction(model: Any, X: Any, risk: np.ndarray, grid: np.ndarray) -> Any:
@@ -63,13 +131,110 @@ def survival_prediction(model: Any, X: Any, risk: np.ndarray, grid: np.ndarray) 
     return SurvivalPrediction(risk=risk, survival=matrix, time_grid=grid)
 
 
-def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | None = None,
-                   y_train: Any = None, grid: np.ndarray | None = None) -> dict[str, float]:
-    """Registry metrics of one split.
+@dataclass
+class SplitScores:
+    """The metrics of one split, and the default metrics that could not be computed.
 
-    With ``metrics=None`` the registry's defaults are computed, and a default that the split
-    cannot support (e.g. a single class, or times beyond its follow-up) is left out rather than
-    failing the run. Explicitly requested metrics raise instead.
+    Attributes
+    ----------
+    metrics : dict
+        ``{stable name: value}``.
+    skipped : dict
+        ``{stable name: reason}`` for default metrics the split does not support.
+    """
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _reason(err: Exception) -> str:
+    """The first sentence of a metric error, short enough for a tag."""
+    text = str(err).strip()
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | None = None,
+                y_train: Any = None, grid: np.ndarray | None = None,
+                classes: Any = None) -> SplitScores:
+    """Registry metrics of one split, with the reason of every default metric left out.
+
+    Parameters
+    ----------
+    task : {"classification", "survival"}
+    y : array-like or structured array
+        The split's outcome.
+    prediction : array-like or SurvivalPrediction
+        Probabilities (classification) or the survival prediction.
+    metrics : sequence of str, optional
+        Names to compute; each must succeed (a :class:`~lightsaber.metrics.MetricError`
+        propagates). Default: the task's standard set, where a metric the split cannot
+        support is recorded in ``skipped`` instead.
+    y_train : structured array, optional
+        Survival: the training outcome (censoring distribution, horizon).
+    grid : numpy.ndarray, optional
+        Survival: the evaluation grid (see :func:`survival_context`).
+    classes : array-like, optional
+        Multi-class: the model's classes (the probability columns), so that a split lacking
+        a rare class is still scored over all of them.
+
+    Returns
+    -------
+    SplitScores
+
+    Examples
+    --------
+    >>> scores = score_split("classification", [1, 1, 1], np.array([.2, .8, .7]))
+    >>> sorted(scores.metrics), sorted(scores.skipped)
+    (['brier', 'ece', 'log_loss'], ['auc_pr', 'auc_roc'])
+    """
+    from lightsaber.metrics import MetricError, evaluate, get_metric
+    from lightsaber.metrics.registry import _default_metrics
+
+    context: dict[str, Any] = {}
+    out = SplitScores()
+    if task == "classification" and classes is not None and np.ndim(prediction) == 2 \
+            and np.shape(prediction)[1] > 2:
+        context = {"classes": np.asarray(classes)}
+    if task == "survival":
+        from lightsaber.data.targets import check_survival_target
+
+        y = check_survival_target(y, allow_all_censored=True)
+        if not y["event"].any() and not metrics:
+            out.skipped["*"] = (f"the split has no event among its {len(y)} patients: no "
+                                "survival metric is defined.")
+            return out
+        if y_train is not None:
+            context = survival_context(y, check_survival_target(y_train), grid)
+    names = list(metrics) if metrics else _default_metrics(task, prediction, context)
+    if not metrics and task == "survival" and y_train is not None and context["times"] is None:
+        for name in ("cumulative_auc", "ibs", "ibll"):
+            if name in _default_metrics(task, prediction, {**context, "times": grid}):
+                out.skipped[name] = ("no time of the evaluation grid lies between the split's "
+                                     "first event and its last follow-up time.")
+    for name in names:
+        metric = get_metric(name)
+        wanted = {k: v for k, v in context.items()
+                  if v is not None and k in (*metric.requires, *metric.options)}
+        try:
+            out.metrics.update(evaluate(task, y, prediction, metrics=[name], **wanted))
+        except MetricError as err:
+            if metrics:
+                raise
+            out.skipped[name] = _reason(err)
+        except ValueError as err:  # scikit-learn's own refusal (e.g. one class present)
+            if metrics:
+                raise
+            out.skipped[name] = _reason(err)
+    return out
+
+
+def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | None = None,
+                   y_train: Any = None, grid: np.ndarray | None = None,
+                   classes: Any = None) -> dict[str, float]:
+    """Registry metrics of one split; a default metric the split cannot support is warned about.
+
+    The metrics of :func:`score_split`; each skipped default metric raises a
+    :class:`~lightsaber.exceptions.MetricSkippedWarning` with its reason.
 
     Examples
     --------
@@ -77,32 +242,47 @@ def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str]
     ...                metrics=["auc_roc"])
     {'auc_roc': 1.0}
     """
-    from lightsaber.metrics import MetricError, evaluate, get_metric
-    from lightsaber.metrics.registry import _default_metrics
+    from lightsaber.exceptions import MetricSkippedWarning
 
-    context: dict[str, Any] = {}
+    scores = score_split(task, y, prediction, metrics=metrics, y_train=y_train, grid=grid,
+                         classes=classes)
+    for name, reason in scores.skipped.items():
+        warnings.warn(f"metric '{name}' was not computed: {reason}", MetricSkippedWarning,
+                      stacklevel=2)
+    return scores.metrics
+
+
+def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS) -> str | None:
+    """A warning text when a split has fewer than ``minimum`` events / positives, else ``None``.
+
+    Survival: events; binary classification: the rarer class; multi-class: the rarest class.
+
+    Examples
+    --------
+    >>> small_split_message("classification", "test", np.array([0, 0, 0, 1]))[:62]
+    'the test split has 1 positive(s) and 3 negative(s) among 4 pat'
+    >>> small_split_message("classification", "test", np.array([0, 1] * 10)) is None
+    True
+    """
     if task == "survival":
-        from lightsaber.data.targets import check_survival_target
-
-        y = check_survival_target(y, allow_all_censored=True)
-        if not y["event"].any():
-            return {}
-        if y_train is not None:
-            y_train = check_survival_target(y_train)
-            events = y_train["time"][y_train["event"]]
-            inside = grid[(grid >= y["time"].min()) & (grid < y["time"].max())] \
-                if grid is not None else np.array([])
-            context = {"y_train": y_train,
-                       "times": np.quantile(inside, [0.25, 0.5, 0.75]) if inside.size else None,
-                       "horizon": float(np.median(events))}
-    names = list(metrics) if metrics else _default_metrics(task, prediction, context)
-    out: dict[str, float] = {}
-    for name in names:
-        wanted = {k: v for k, v in context.items()
-                  if v is not None and k in (*get_metric(name).requires, *get_metric(name).options)}
-        try:
-            out.update(evaluate(task, y, prediction, metrics=[name], **wanted))
-        except MetricError:
-            if metrics:
-                raise
-    return out
+        count, what = int(np.sum(y["event"])), "event(s)"
+        total = len(y)
+        if count >= minimum:
+            return None
+        detail = f"{count} {what} among {total} patients"
+    else:
+        labels = np.asarray(y)
+        classes, counts = np.unique(labels, return_counts=True)
+        total = len(labels)
+        if counts.size == 0 or counts.min() >= minimum:
+            return None
+        if set(classes.tolist()) <= {0, 1}:
+            positives = int(counts[classes == 1].sum()) if 1 in classes else 0
+            detail = (f"{positives} positive(s) and {total - positives} negative(s) among "
+                      f"{total} patients")
+        else:
+            rarest = classes[np.argmin(counts)]
+            detail = f"only {int(counts.min())} patient(s) of class {rarest!r} among {total}"
+    return (f"the {split} split has {detail}; metrics on fewer than {minimum} are unstable "
+            "(an AUC or a C-index can land anywhere). Use a larger split, or read the "
+            "bootstrap confidence interval (lightsaber.metrics.bootstrap_ci) with the value.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 import tempfile
@@ -14,12 +15,26 @@ import numpy as np
 from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
+from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
 from lightsaber.data.preprocess import Preprocessor
 from lightsaber.data.sequences import SequencePreprocessor
 from lightsaber.data.splits import Splits
-from lightsaber.exceptions import LightsaberError
-from lightsaber.training.evaluate import evaluate_split, survival_prediction, time_grid
+from lightsaber.exceptions import (
+    CalibrationWarning,
+    EvaluationError,
+    IgnoredArgumentWarning,
+    LightsaberError,
+    SmallSplitWarning,
+)
+from lightsaber.training.evaluate import (
+    score_split,
+    small_split_message,
+    survival_prediction,
+    time_grid,
+)
+from lightsaber.training.inputs import check_fit_inputs
 from lightsaber.training.pipeline import FittedPipeline, describe_inputs, model_task, uses_sequences
+from lightsaber.training.run_warnings import RunWarnings
 
 __all__ = ["FLATTEN_STATS", "Run", "fit"]
 
@@ -62,6 +77,14 @@ class Run:
         ``best_params`` and ``cv_results`` when the model was a scikit-learn search.
     calibration : CalibrationReport or None
         What ``calibrate=`` did (:class:`lightsaber.calibration.CalibrationReport`).
+    warnings : list of str
+        The warnings this fit issued (also MLflow tags ``lightsaber.warning.<kind>``).
+    skipped : dict
+        ``{split: {metric: reason}}`` of the default metrics that could not be computed (also
+        the tag ``lightsaber.skipped_metrics``).
+    time_grid : numpy.ndarray or None
+        Survival: the evaluation grid (``times=``, else the default; also the artifact
+        ``evaluation/time_grid.json``).
     """
 
     metrics: dict[str, dict[str, float]]
@@ -74,11 +97,52 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
     search: dict[str, Any] = field(default_factory=dict)
     calibration: Any = None
+    warnings: list[str] = field(default_factory=list)
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)
+    time_grid: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def model(self) -> Any:
         """The fitted estimator."""
         return self.pipeline.model
+
+    def _headline(self, split: str, limit: int = 6) -> str:
+        values = self.metrics.get(split, {})
+        shown = [f"{k}={v:.4g}" for k, v in values.items()
+                 if not k.startswith("uncalibrated_")][:limit]
+        more = len([k for k in values if not k.startswith("uncalibrated_")]) - len(shown)
+        return ", ".join(shown) + (f", +{more} more" if more > 0 else "")
+
+    def __repr__(self) -> str:
+        where = f"run {self.run_id}" if self.run_id else "untracked"
+        lines = [f"Run({self.task}, {type(self.model).__name__}, {where}"]
+        for split in ("val", "test"):
+            if split in self.metrics:
+                lines.append(f"  {split + ':':5} {self._headline(split) or 'no metric'}")
+        if self.calibration is not None:
+            lines.append(f"  calibrated with {self.calibration.method!r} "
+                         f"(fitted on {self.calibration.fitted_on})")
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s): see run.warnings")
+        text = "\n".join(lines) + ")"
+        return text if len(text) <= 990 else text[:986] + "...)"
+
+    def _repr_html_(self) -> str:
+        names = list(dict.fromkeys(k for split in self.metrics.values() for k in split))
+        splits = [s for s in ("train", "val", "calibration", "test") if s in self.metrics]
+        head = "".join(f"<th>{html.escape(s)}</th>" for s in splits)
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td>" + "".join(
+                f"<td>{self.metrics[s][name]:.4f}</td>" if name in self.metrics[s]
+                else "<td>&mdash;</td>" for s in splits) + "</tr>" for name in names)
+        title = (f"<b>Run</b> {html.escape(self.task)} &middot; "
+                 f"{html.escape(type(self.model).__name__)}"
+                 + (f" &middot; run <code>{html.escape(self.run_id)}</code>"
+                    if self.run_id else " &middot; untracked"))
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f"<div>{title}<table><tr><th>metric</th>{head}</tr>{rows}</table>"
+                + (f"<details><summary>{len(self.warnings)} warning(s)</summary><ul>{notes}"
+                   "</ul></details>" if notes else "") + "</div>")
 
 
 def _resolve_task(model: Any, cohort: Cohort, task: str | None) -> str:
@@ -140,9 +204,23 @@ def _fit_model(model: Any, X: dict[str, Any], y: dict[str, Any], early_stopping:
     return model, search
 
 
+def _stops_early(model: Any) -> bool:
+    """Whether ``early_stopping=`` can reach ``model`` (a net, or a validation-set estimator)."""
+    if _is_search(model):
+        return _stops_early(model.estimator)
+    return hasattr(model, "_task") or (_accepts_fit_arg(model, "X_val")
+                                       and hasattr(model, "early_stopping"))
+
+
 def _prepare_model(model: Any, early_stopping: int | None, monitor: str | None,
-                   progress: bool) -> Any:
+                   progress: bool, notes: RunWarnings | None = None) -> Any:
     model = clone(model)
+    if early_stopping is not None and not _stops_early(model) and notes is not None:
+        notes.warn("ignored_argument",
+                   f"early_stopping={early_stopping} has no effect on {type(model).__name__}: it "
+                   "cannot stop on a validation split (lightsaber nets and scikit-learn "
+                   "estimators with fit(X_val=...) such as HistGradientBoosting* can). Remove the "
+                   "argument, or limit the model's own iterations.", IgnoredArgumentWarning)
     if hasattr(model, "_task"):
         updates: dict[str, Any] = {"progress": progress}
         if early_stopping is not None:
@@ -170,8 +248,8 @@ def _flat_params(model: Any, deep: bool = False) -> dict[str, Any]:
             params[key] = value
         elif isinstance(value, type) or callable(value):
             params[key] = getattr(value, "__qualname__", type(value).__name__)
-        elif isinstance(value, (tuple, list)):
-            params[key] = json.dumps(value, default=str)
+        elif isinstance(value, (tuple, list, dict)):
+            params[key] = json.dumps(value, default=str, sort_keys=isinstance(value, dict))
         else:
             params[key] = type(value).__name__
     return params
@@ -185,7 +263,8 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         track: bool = True, experiment: str | None = None, tracking_uri: str | None = None,
         run_name: str | None = None, tags: Mapping[str, str] | None = None,
         log_model: bool = True, config: Mapping[str, Any] | None = None,
-        progress: bool = True, calibrate: Any = None) -> Run:
+        progress: bool = True, calibrate: Any = None,
+        times: Sequence[float] | None = None) -> Run:
     """Fit ``model`` on the train split, validate on val, evaluate every split, and track it.
 
     Parameters
@@ -236,15 +315,46 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         Metrics are then those of the calibrated predictions, with the uncalibrated ones kept
         as ``uncalibrated_<metric>``; figures are logged under ``calibration/``. See
         ``docs/calibration.md``.
+    times : sequence of float, optional
+        Survival: the evaluation grid (strictly positive, within the training follow-up).
+        Survival curves are evaluated at these times, and ``ibs``, ``ibll`` and
+        ``cumulative_auc`` integrate over every one of them that lies inside a split's
+        follow-up. Default: 50 quantiles (5% to 95%) of the training event times. Logged as
+        ``evaluation/time_grid.json``; see ``docs/metrics.md``.
 
     Returns
     -------
     Run
+
+    Raises
+    ------
+    InputTypeError
+        ``model``, ``cohort`` or ``splits`` of the wrong type.
+    EvaluationError
+        No metric at all could be computed on the test split (the run ends ``FAILED``).
+
+    Warns
+    -----
+    MetricSkippedWarning
+        A default metric could not be computed on a split (the reason is given and tagged).
+    SmallSplitWarning
+        A split has fewer than 10 events (survival) or positives (classification).
+    IgnoredArgumentWarning
+        An argument has no effect on this model (e.g. ``early_stopping``).
+    CalibrationWarning
+        ``calibrate=`` made the validation metric the calibrator targets worse.
     """
+    check_fit_inputs(model, cohort, splits, "ls.fit")
     for name in ("train", "val"):
         if name not in splits.indices:
             raise FitError(f"splits have no '{name}' part; ls.fit needs train and val.")
     task = _resolve_task(model, cohort, task)
+    if times is not None and task != "survival":
+        raise FitError(f"times= sets the evaluation grid of survival models; this is a {task} "
+                       "model. Remove the argument.")
+    grid = (_check_times(times, cohort.subset(splits.train).target("survival"))
+            if times is not None else None)
+    notes = RunWarnings()
     if calibrate is not None:  # fail on a bad method before training, not after
         from lightsaber.calibration import resolve_calibrator
 
@@ -257,13 +367,26 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         flat = {"stats": tuple(flatten), "window": flatten_window}
     pre = clone(preprocessor) if preprocessor is not None else _default_preprocessor(sequences)
     if pre.sequence is not None and not sequences:
+        if preprocessor is not None:
+            notes.warn("ignored_argument",
+                       f"the preprocessor's sequence step is not used: {type(model).__name__} "
+                       "reads static features only (longitudinal data reach it as the `flatten` "
+                       "aggregates). Drop `sequence=` or use a sequence model.",
+                       IgnoredArgumentWarning)
         pre.set_params(sequence=None)
-    prepared = _prepare_model(model, early_stopping, monitor, progress)
+    if flatten_window is not None and flat is None:
+        notes.warn("ignored_argument",
+                   f"flatten_window={flatten_window!r} has no effect: "
+                   + ("the cohort has no longitudinal data." if not cohort.has_longitudinal
+                      else "the model reads the sequences themselves (or flatten=None)."),
+                   IgnoredArgumentWarning)
+    prepared = _prepare_model(model, early_stopping, monitor, progress, notes)
     parts = splits.cohorts(cohort)
 
     if not track:
         return _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
-                                   early_stopping, metrics, run=None, calibrate=calibrate)
+                                   early_stopping, metrics, run=None, calibrate=calibrate,
+                                   grid=grid, notes=notes)
     from lightsaber.tracking import tracked_run
 
     with tracked_run(experiment, tracking_uri=tracking_uri, run_name=run_name,
@@ -274,11 +397,13 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
                                        "sequences": sequences},
                         "early_stopping": early_stopping, "monitor": monitor})
         run.log_manifest(splits.manifest)
+        run.set_tags({FINGERPRINT_TAG: cohort_fingerprint(cohort)})  # no ids: see its docs
         run.log_config(dict(config) if config is not None else _call_config(
-            prepared, pre, task, early_stopping, monitor, metrics, flat))
+            prepared, pre, task, early_stopping, monitor, metrics, flat, grid))
         run.log_environment()
         result = _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
-                                     early_stopping, metrics, run=run, calibrate=calibrate)
+                                     early_stopping, metrics, run=run, calibrate=calibrate,
+                                     grid=grid, notes=notes)
         run.log_split_metrics(result.metrics)
         if result.calibration is not None:
             result.calibration.log_to(run)
@@ -290,6 +415,7 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
             run.log_text(report, "profiler.txt")
         if log_model:
             _log_pipeline(run, result.pipeline)
+        result.warnings = notes.messages
         result.run_id = run.run_id
         result.tracking_uri = run.tracking_uri
         return result
@@ -297,7 +423,8 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
 
 def _call_config(model: Any, pre: Preprocessor, task: str, early_stopping: int | None,
                  monitor: str | None, metrics: Sequence[str] | None,
-                 flat: dict[str, Any] | None) -> dict[str, Any]:
+                 flat: dict[str, Any] | None, grid: np.ndarray | None = None
+                 ) -> dict[str, Any]:
     """The resolved ``ls.fit`` call (estimator settings, not data) when no config is given."""
     from lightsaber.tracking import flatten_params
 
@@ -307,14 +434,91 @@ def _call_config(model: Any, pre: Preprocessor, task: str, early_stopping: int |
             "preprocessor": {"class": type(pre).__qualname__,
                              "params": flatten_params(_flat_params(pre, deep=True))},
             "early_stopping": early_stopping, "monitor": monitor,
-            "metrics": list(metrics) if metrics else None, "flatten": flat}
+            "metrics": list(metrics) if metrics else None, "flatten": flat,
+            "times": None if grid is None else grid.tolist()}
+
+
+def _check_times(times: Any, y_train: np.ndarray) -> np.ndarray:
+    """The user's evaluation grid, validated against the training follow-up."""
+    try:
+        grid = np.asarray(times, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise FitError(f"times must be a list of numbers; got {times!r}.") from err
+    grid = np.atleast_1d(grid)
+    if grid.ndim != 1 or grid.size < 2 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise FitError(f"times must hold at least two finite, positive numbers (the evaluation "
+                       f"grid); got {np.asarray(times).tolist()!r}.")
+    if np.any(np.diff(grid) <= 0):
+        raise FitError(f"times must be strictly increasing; got {grid.tolist()!r}. Sort them "
+                       "and drop duplicates.")
+    last = float(y_train["time"].max())
+    if grid[-1] > last:
+        raise FitError(f"times go up to {grid[-1]:g}, beyond the training follow-up (last "
+                       f"time {last:g}); survival curves and IPCW weights are not defined "
+                       "there. Use times up to the follow-up of the training split.")
+    return grid
+
+
+#: The metric each post-hoc calibration method optimises (checked on the val split).
+CALIBRATION_TARGETS = {"isotonic": "brier", "sigmoid": "log_loss", "platt": "log_loss",
+                       "temperature": "log_loss", "beta": "log_loss"}
+
+
+#: Relative worsening of the targeted validation metric below which calibration is not flagged.
+CALIBRATION_TOLERANCE = 0.005
+
+
+def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X: dict[str, Any],
+                       y: dict[str, Any], before: Any, after: Any, grid: np.ndarray | None,
+                       notes: RunWarnings) -> None:
+    """Warn when calibration makes the metric it optimises worse on rows it has not seen.
+
+    The metric is compared on the val split, uncalibrated vs calibrated. A calibrator fitted on
+    the calibration split is judged on val as it is; one fitted on val itself would look good
+    there in-sample, so it is judged out of fold (5 calibrators, each fitted on four fifths of
+    val and applied to the rest). Test is never looked at.
+    """
+    import dataclasses
+
+    from lightsaber.calibration import CalibrationError, out_of_fold
+    from lightsaber.calibration.scores import model_scores
+    from lightsaber.metrics import MetricError, evaluate
+    from lightsaber.training.evaluate import survival_context
+
+    task = pipeline.task
+    survival = task == "survival"
+    target = "ibs" if survival else CALIBRATION_TARGETS.get(report.method, "log_loss")
+    context = ({k: v for k, v in survival_context(y["val"], y["train"], grid).items()
+                if k in ("y_train", "times") and v is not None} if survival else {})
+    if survival and "times" not in context:
+        return
+    how = "on the val split"
+    try:
+        if report.fitted_on == "val":
+            inputs = before.survival if survival else model_scores(pipeline.model, X["val"])
+            held_out = out_of_fold(calibrate, task, y["val"], inputs, grid,
+                                   classes=getattr(pipeline.model, "classes_", None))
+            after = dataclasses.replace(before, survival=held_out) if survival else held_out
+            how = "on the val split, out of fold (5 folds: the calibrator was fitted on val)"
+        old = evaluate(task, y["val"], before, metrics=[target], **context)[target]
+        new = evaluate(task, y["val"], after, metrics=[target], **context)[target]
+    except (CalibrationError, MetricError):
+        return  # too few rows per fold, or the metric undefined: nothing to judge
+    if new > old * (1.0 + CALIBRATION_TOLERANCE) + 1e-12:
+        notes.warn("calibration",
+                   f"calibrate={report.method!r} makes {target} worse {how}: {old:.4f} -> "
+                   f"{new:.4f}. The calibrated model is kept; compare the uncalibrated_* "
+                   "metrics, and consider another method, a calibration split "
+                   "(cohort.split(..., calibration=0.2)) or calibrate=None.", CalibrationWarning)
 
 
 def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[str, Cohort],
                         pre: Preprocessor, task: str, flat: dict[str, Any] | None,
                         sequences: bool, early_stopping: int | None,
-                        metrics: Sequence[str] | None, run: Any, calibrate: Any = None
+                        metrics: Sequence[str] | None, run: Any, calibrate: Any = None,
+                        grid: np.ndarray | None = None, notes: RunWarnings | None = None
                         ) -> Run:
+    notes = notes if notes is not None else RunWarnings()
     train = parts["train"]
     if flat is not None:
         parts = {name: part.flatten(**flat) for name, part in parts.items()}
@@ -326,6 +530,10 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                               inputs["dtypes"])
     X = {name: pipeline.model_input(pre.transform(part)) for name, part in parts.items()}
     y = {name: part.target(task) for name, part in parts.items()}
+    for name in parts:
+        message = small_split_message(task, name, y[name])
+        if message is not None:
+            notes.warn("small_split", message, SmallSplitWarning)
     if run is not None and hasattr(model, "log_epochs_to"):
         model.log_epochs_to(run.log_metrics)
     try:
@@ -337,34 +545,93 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
         fitted.callbacks_ = [(n, cb) for n, cb in fitted.callbacks_ if n != "epoch_log"]
     pipeline.model = fitted
     predictions = {name: pipeline.predict_from_input(X[name]) for name in parts}
-    if task == "survival":
+    survival = task == "survival"
+    given_grid = grid is not None
+    if survival and grid is None:
         grid = time_grid(y["train"])
-        scored = {name: survival_prediction(fitted, X[name], predictions[name], grid)
-                  for name in parts}
-        scores = {name: evaluate_split(task, y[name], scored[name], metrics=metrics,
-                                       y_train=y["train"], grid=grid) for name in parts}
-    else:
-        scores = {name: evaluate_split(task, y[name], predictions[name], metrics=metrics)
-                  for name in parts}
+
+    classes = None if survival else getattr(fitted, "classes_", None)
+
+    def score(name: str, prediction: Any) -> dict[str, float]:
+        result = score_split(task, y[name], prediction, metrics=metrics,
+                             y_train=y["train"] if survival else None, grid=grid,
+                             classes=classes)
+        notes.skip(name, result.skipped)
+        return result.metrics
+
+    scored = ({name: survival_prediction(fitted, X[name], predictions[name], grid)
+               for name in parts} if survival else predictions)
+    scores = {name: score(name, scored[name]) for name in parts}
     calibration = None
     if calibrate is not None:  # fitted on calibration (else val) rows, never on test
         from lightsaber.calibration import calibrate_fitted
 
-        survival = task == "survival"
+        before = scored
         predictions, recalibrated, scores, calibration = calibrate_fitted(
             calibrate, pipeline, X, y, predictions=predictions, scores=scores, metrics=metrics,
-            scored=scored if survival else None, grid=grid if survival else None)
-        if survival:
-            scored = recalibrated
+            scored=scored if survival else None, grid=grid if survival else None, score=score)
+        scored = recalibrated if survival else predictions
+        _check_calibration(calibrate, calibration, pipeline, X, y, before["val"], scored["val"],
+                           grid, notes)
+    if survival:
+        _warn_dropped_times(grid, given_grid, y, notes)
     if run is not None:  # per-split predictions + outcomes, keyed by split position, no ids
         from lightsaber.tracking.predictions import log_predictions
 
-        log_predictions(run, task, y, scored if task == "survival" else predictions,
-                        metrics=metrics)
+        log_predictions(run, task, y, scored, metrics=metrics, grid=grid if survival else None,
+                        classes=classes)
+        if survival:
+            run.log_dict(_grid_record(grid, given_grid, y), "evaluation/time_grid.json")
+    final = "test" if "test" in scores else "val"
+    if not scores[final]:
+        reasons = notes.skipped.get(final, {})
+        listed = "; ".join(f"{k}: {v}" for k, v in reasons.items()) or "no metric applies"
+        if run is not None:
+            run.set_tags(notes.tags())
+        raise EvaluationError(
+            f"no metric could be computed on the {final} split, so this fit has no result "
+            f"({listed}). Check the outcome of that split (events, classes) and its size.")
+    if run is not None and notes.records:
+        run.set_tags(notes.tags())
     history = list(getattr(fitted, "history", []) or [])
     return Run(metrics=scores, predictions=predictions, pipeline=pipeline, run_id=None,
                task=task, manifest=splits.manifest, history=[dict(row) for row in history],
-               search=search, calibration=calibration)
+               search=search, calibration=calibration, warnings=notes.messages,
+               skipped={k: dict(v) for k, v in notes.skipped.items()},
+               time_grid=grid if survival else None)
+
+
+def _warn_dropped_times(grid: np.ndarray, given: bool, y: dict[str, Any],
+                        notes: RunWarnings) -> None:
+    """Warn when times the user asked for lie outside a split's follow-up (left out there)."""
+    if not given:
+        return
+    from lightsaber.training.evaluate import integration_times
+
+    for name, target in y.items():
+        used = integration_times(target, grid)
+        if used.size < grid.size:
+            notes.warn("time_grid",
+                       f"{grid.size - used.size} of the {grid.size} requested times lie before "
+                       f"the {name} split's first event or at/after its last follow-up time "
+                       f"({target['time'].max():g}) and are left out of its integrated metrics "
+                       "(ibs, ibll, cumulative_auc).", IgnoredArgumentWarning)
+
+
+def _grid_record(grid: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, Any]:
+    """``evaluation/time_grid.json``: the grid and the part of it each split integrates over."""
+    from lightsaber.training.evaluate import GRID_POINTS, integration_times
+
+    splits = {}
+    for name, target in y.items():
+        inside = integration_times(target, grid)
+        splits[name] = {"n_times": int(inside.size),
+                        "first": float(inside[0]) if inside.size else None,
+                        "last": float(inside[-1]) if inside.size else None}
+    source = ("times= argument" if given else
+              f"default: {GRID_POINTS} quantiles (5% to 95%) of the training event times")
+    return {"source": source, "times": grid.tolist(), "c_index_uno_tau": float(grid[-1]),
+            "splits": splits}
 
 
 def _log_pipeline(run: Any, pipeline: FittedPipeline) -> None:

@@ -18,7 +18,6 @@ import pandas as pd
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor
-from lightsaber.exceptions import MissingColumnError
 
 __all__ = ["FittedPipeline", "model_task", "uses_sequences"]
 
@@ -104,6 +103,15 @@ class FittedPipeline:
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, cohort: Cohort) -> Cohort:
+        if not isinstance(cohort, Cohort):
+            from lightsaber.training.inputs import InputTypeError
+
+            hint = (" For a DataFrame in the pyfunc input format (one row per patient, or the "
+                    "long format for longitudinal models) use pipeline.predict_frame(df), or "
+                    "lightsaber.serving.predict_cohort(run, df), which also checks the schema."
+                    if isinstance(cohort, pd.DataFrame) else "")
+            raise InputTypeError(f"the pipeline's predict/transform take a lightsaber Cohort; "
+                                 f"got {type(cohort).__name__}.{hint}")
         if self.flatten is not None and cohort.has_longitudinal:
             return cohort.flatten(**self.flatten)
         return cohort
@@ -141,14 +149,18 @@ class FittedPipeline:
         use longitudinal data take the long format: ``id``, ``time``, the measurements, and the
         static columns repeated on each row of a patient.
         """
-        needed = list(self.static_columns)
-        if self.longitudinal_columns:
-            needed += [self.id_column, self.time_column, *self.longitudinal_columns]
-        missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
-        if missing:
-            raise MissingColumnError(
-                f"input is missing {len(missing)} column(s) the model was trained with: "
-                f"{missing[:10]}{' ...' if len(missing) > 10 else ''}.")
+        if not isinstance(frame, pd.DataFrame):
+            from lightsaber.training.inputs import InputTypeError
+
+            hint = (" For a Cohort use pipeline.predict(cohort)." if isinstance(frame, Cohort)
+                    else " Build one with pandas.DataFrame(...) or pipeline.input_frame(cohort).")
+            raise InputTypeError(f"predict_frame/transform_frame take a pandas DataFrame; got "
+                                 f"{type(frame).__name__}.{hint}")
+        # Missing and mistyped columns by name and dtype only: a value must never reach an
+        # error message (scikit-learn's own conversion error quotes it).
+        from lightsaber.serving.schema import check_schema  # serving.schema imports this module
+
+        check_schema(self, frame)
         if not self.longitudinal_columns:
             static = frame[self.static_columns].reset_index(drop=True)
             return self.model_input(self._features(static, None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 import lightsaber as ls
@@ -58,6 +59,9 @@ def test_gradient_boosting_python_and_cli_agree(cohort_dir, capsys, static_frame
     assert f"auc_roc {py_run.metrics['test']['auc_roc']:.4f}" in printed
 
 
+# cloglog recalibration of an already well calibrated Cox model makes the val IBS worse here
+# (0.157 -> 0.167): ls.fit says so, and this test is about the horizons reaching the calibrator.
+@pytest.mark.filterwarnings("ignore::lightsaber.exceptions.CalibrationWarning")
 def test_survival_recalibration_at_configured_horizons(tmp_path):
     config = {
         "data": WHAS, "split": {"val": 0.2, "test": 0.2, "calibration": 0.2, "seed": 3},

@@ -145,3 +145,27 @@ def test_undefined_threshold_metrics_raise_instead_of_warning():
         sensitivity([0, 0], [0.2, 0.6])
     with pytest.raises(MetricError, match="threshold must be a probability"):
         specificity([0, 1], [0.2, 0.6], threshold=2)
+
+
+def test_declared_classes_score_a_split_that_lacks_one():
+    """A rare class absent from a small test split: brier / log_loss over the model's classes
+    equal scikit-learn's with labels=; without them the shapes disagree (an error, not a guess)."""
+    from sklearn.metrics import brier_score_loss
+    from sklearn.metrics import log_loss as sk_log_loss
+
+    from lightsaber.metrics import MetricError, evaluate
+
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 2, 1, 0, 2, 1, 0])  # class 3 never occurs here
+    proba = rng.dirichlet(np.ones(4), size=len(y))
+    got = evaluate("classification", y, proba, metrics=["brier", "log_loss"],
+                   classes=[0, 1, 2, 3])
+    assert got["brier"] == pytest.approx(brier_score_loss(y, proba, labels=[0, 1, 2, 3]),
+                                         abs=1e-12)
+    assert got["log_loss"] == pytest.approx(sk_log_loss(y, proba, labels=[0, 1, 2, 3]),
+                                            abs=1e-12)
+    with pytest.raises(MetricError, match="one column per class"):
+        evaluate("classification", y, proba, metrics=["brier"])
+    with pytest.raises(MetricError, match="not one of the 4 classes"):
+        evaluate("classification", np.r_[y, 9], np.r_[proba, proba[:1]], metrics=["brier"],
+                 classes=[0, 1, 2, 3])

@@ -16,7 +16,7 @@ from lightsaber.metrics import (
 )
 
 INPUTS = {"classification": {"proba"}, "survival": {"risk", "survival", "predicted_time"}}
-CONTEXT = {"y_train", "times", "horizon", "tau", "threshold", "n_bins", "tied_tol"}
+CONTEXT = {"y_train", "times", "horizon", "tau", "threshold", "n_bins", "tied_tol", "classes"}
 
 
 def _classification(multiclass: bool):

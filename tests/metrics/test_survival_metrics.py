@@ -44,12 +44,20 @@ def _times(time, event, k, rng):
 
 def _both(ref, ours):
     """Compare where the reference is defined. scikit-survival also needs G at event times
-    after the last evaluation time (and may refuse); ours does not, see the relaxation test."""
+    after the last evaluation time (and may refuse); ours does not, see the relaxation test.
+    Where the censoring estimate G is 0 scikit-survival weighs rows 0 (a biased number) and ours
+    refuses: see test_brier_where_censoring_estimate_is_zero_is_an_error."""
     try:
         expected = ref()
     except ValueError:
         return False
-    np.testing.assert_allclose(ours(), expected, rtol=0, atol=1e-9)
+    try:
+        value = ours()
+    except MetricError as err:
+        if "G estimated on y_train is 0 from time" in str(err):
+            return False
+        raise
+    np.testing.assert_allclose(value, expected, rtol=0, atol=1e-9)
     return True
 
 
@@ -304,3 +312,25 @@ def test_mae_rejects_nan_and_wrong_length():
         mae_event_time(([1, 0], [1.0, 2.0]), [np.nan, 1.0])
     with pytest.raises(MetricError, match="predicted_time has 3 rows"):
         mae_event_time(([1, 0], [1.0, 2.0]), [1.0, 1.0, 1.0])
+
+
+def test_brier_where_censoring_estimate_is_zero_is_an_error():
+    # Training follow-up ends at 50 with everyone left censored (G = 0 from 50 on); a test split
+    # followed longer. scikit-survival weighs the rows with G = 0 by 0 but keeps them in the
+    # divisor: a constant 0.5 prediction, whose Brier score is 0.25 at every time, scores less.
+    rng = np.random.default_rng(0)
+    t = np.minimum(rng.exponential(30, 200), 50.0)
+    e = (rng.random(200) < 0.6) & (t < 50)
+    train = Surv.from_arrays(e, t)
+    test = Surv.from_arrays(rng.random(200) < 0.6, rng.exponential(30, 200))
+    surv = np.full((200, 2), 0.5)
+    biased = sk_brier(train, test, surv, [20.0, 55.0])[1]
+    assert biased[0] == pytest.approx(0.25, abs=0.02) and biased[1] < 0.2  # 0.156
+    with pytest.raises(MetricError, match=r"G estimated on y_train is 0 from time 50 on "
+                                          r"\(needed at time 55\).*times below 50"):
+        brier_score(test, surv, [20.0, 55.0], y_train=train)
+    with pytest.raises(MetricError, match="is 0 from time 50"):
+        integrated_brier_score(test, surv, [20.0, 55.0], y_train=train)
+    # where G > 0 the value is scikit-survival's
+    assert brier_score(test, surv[:, :1], [20.0], y_train=train)[0] == pytest.approx(
+        sk_brier(train, test, surv[:, :1], [20.0])[1][0], abs=1e-12)

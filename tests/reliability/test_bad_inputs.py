@@ -40,6 +40,7 @@ from lightsaber.exceptions import (
     LongitudinalOrderError,
     MissingColumnError,
     NonNumericColumnError,
+    SplitError,
     TargetError,
 )
 from lightsaber.models import MLP, ClassifierNet, SurvivalNet
@@ -47,6 +48,7 @@ from lightsaber.models.nets import ConfigurationError
 from lightsaber.serving import predict_cohort, predict_file
 from lightsaber.serving.schema import PredictionError, SchemaMismatchError
 from lightsaber.training.fit import FitError
+from lightsaber.training.inputs import InputTypeError
 from tests.reliability.conftest import make_frames, run_statuses
 
 ID_PREFIX = "RELIAB-ID-"
@@ -133,6 +135,18 @@ def _predict(env: SimpleNamespace, change: Callable[[pd.DataFrame], pd.DataFrame
              **kwargs: Any) -> Any:
     pipeline = _pipeline(env)
     return predict_cohort(pipeline, change(env.cache["input"].copy()), **kwargs)
+
+
+def _other_splits(env: SimpleNamespace) -> Any:
+    """Splits made on a smaller cohort (30 of the 40 patients)."""
+    targets = env.targets[env.targets["pid"].isin(env.static["pid"].iloc[:30])]
+    return ls.Cohort(env.static.iloc[:30], targets, id="pid", duration="days",
+                     event="died").split(seed=0)
+
+
+def _label_splits(env: SimpleNamespace) -> Any:
+    return ls.Cohort(env.static, env.targets, id="pid", label="label").split(
+        val=0.25, test=0.25, seed=0)
 
 
 def _config(env: SimpleNamespace, text: str, encoding: str = "utf-8") -> Any:
@@ -382,6 +396,44 @@ CASES = [
     Case("predict: unknown output extension",
          lambda e: predict_file(_pipeline(e), e.static, e.tmp / "out.xlsx"), PredictionError,
          "out.xlsx"),
+    # ---------------------------------------------------------------- the trust issue (15)
+    Case("text label without positive=",
+         lambda e: _fit(e, targets=_with(e.targets, label=np.where(e.targets["label"] == 1,
+                                                                   "yes", "no")),
+                        label="label", duration=None, event=None), TargetError, "label"),
+    Case("count column as a label",
+         lambda e: _fit(e, targets=_with(e.targets, label=np.arange(N) % 4), label="label",
+                        duration=None, event=None), TargetError, "classes="),
+    Case("positive= that never occurs",
+         lambda e: _fit(e, label="label", duration=None, event=None, positive="yes"),
+         TargetError, "positive='yes'"),
+    Case("label value outside the declared classes",
+         lambda e: _fit(e, targets=_with(e.targets, label=np.arange(N) % 4), label="label",
+                        duration=None, event=None, classes=[0, 1, 2]), TargetError, "classes="),
+    Case("a DataFrame where the cohort goes",
+         lambda e: ls.fit(LogisticRegression(), e.static, None, track=False), InputTypeError,
+         "cohort"),
+    Case("a model class, not an instance",
+         lambda e: _fit(e, model=CoxPHSurvivalAnalysis), InputTypeError, "model"),
+    Case("splits of another cohort",
+         lambda e: ls.fit(CoxPHSurvivalAnalysis(), ls.Cohort(e.static, e.targets, id="pid",
+                                                             duration="days", event="died"),
+                          _other_splits(e), track=False), SplitError, "splits"),
+    Case("times= for a classifier",
+         lambda e: _fit(e, label="label", duration=None, event=None,
+                        fit_kwargs={"times": [1.0, 2.0]}), FitError, "times"),
+    Case("times= not increasing", lambda e: _fit(e, fit_kwargs={"times": [50.0, 10.0]}),
+         FitError, "times"),
+    Case("times= beyond the follow-up", lambda e: _fit(e, fit_kwargs={"times": [10.0, 1e6]}),
+         FitError, "times"),
+    Case("misspelt search-space key",
+         lambda e: ls.tune(LogisticRegression(), ls.Cohort(e.static, e.targets, id="pid",
+                                                           label="label"),
+                           _label_splits(e), {"C_": {"choice": [0.1, 1.0]}},
+                           tracking_uri=e.uri,
+                           progress=False), LightsaberError, "C_"),
+    Case("predict: a DataFrame given to pipeline.predict",
+         lambda e: _pipeline(e).predict(e.static), InputTypeError, "predict_frame"),
 ]
 
 

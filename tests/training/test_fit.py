@@ -3,6 +3,8 @@ failed runs, pyfunc round trip, and the privacy scan of the tracking store."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,13 +54,28 @@ MODELS = {
 }
 
 
+#: What each family ignores of the one configuration given to all of them (warned and tagged).
+IGNORES = {"logistic": {"early_stopping", "sequence"}, "hist_gb": {"sequence"},
+           "coxph": {"early_stopping", "sequence"}, "rsf": {"early_stopping", "sequence"},
+           "mlp_classifier": {"sequence"}, "mlp_cox": {"sequence"}, "gru": set()}
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_every_family_trains_tracks_and_reads_back(name, sample, store):
+    from lightsaber.exceptions import IgnoredArgumentWarning
+
     cohort, splits = sample
     make, task = MODELS[name]
     pre = ls.Preprocessor(sequence=ls.SequencePreprocessor(grid=(0, 48, 2)))
-    run = fit(make(), cohort, splits, early_stopping=5, preprocessor=pre, progress=False,
-              experiment="families", log_model=name in ("logistic", "mlp_cox", "gru"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IgnoredArgumentWarning)
+        run = fit(make(), cohort, splits, early_stopping=5, preprocessor=pre, progress=False,
+                  experiment="families", log_model=name in ("logistic", "mlp_cox", "gru"))
+    ignored = {("early_stopping" if "early_stopping=" in str(w.message) else "sequence")
+               for w in caught if issubclass(w.category, IgnoredArgumentWarning)}
+    assert ignored == IGNORES[name]
+    tag = _client(run).get_run(run.run_id).data.tags.get("lightsaber.warning.ignored_argument")
+    assert (tag is not None) == bool(IGNORES[name])
     assert run.task == task
     headline = "auc_roc" if task == "classification" else "c_index"
     assert run.metrics["test"][headline] > 0.65
@@ -80,7 +97,9 @@ def test_pyfunc_model_round_trip(sample, store):
     cohort, splits = sample
     for model in (LogisticRegression(max_iter=2000),
                   ClassifierNet(SequenceNet, max_epochs=3, module__hidden_size=8)):
-        pre = ls.Preprocessor(sequence=ls.SequencePreprocessor(grid=(0, 48, 2)))
+        sequences = isinstance(model, ClassifierNet)
+        pre = ls.Preprocessor(sequence=ls.SequencePreprocessor(grid=(0, 48, 2))
+                              if sequences else None)
         run = fit(model, cohort, splits, preprocessor=pre, progress=False)
         loaded = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
         test = cohort.subset(splits.test[:25])
@@ -133,8 +152,9 @@ def _real_cohort(name):
 def test_every_family_on_a_real_cohort(name, store):
     source, make, headline, threshold = REAL[name]
     cohort, splits, pre = _real_cohort(source)
-    run = fit(make(), cohort, splits, early_stopping=8, preprocessor=pre, progress=False,
-              experiment=f"real-{source}", log_model=False)
+    stops = name not in ("logistic", "coxph", "rsf")  # the others ignore early_stopping
+    run = fit(make(), cohort, splits, early_stopping=8 if stops else None, preprocessor=pre,
+              progress=False, experiment=f"real-{source}", log_model=False)
     assert run.metrics["test"][headline] > threshold
     logged = _client(run).get_run(run.run_id).data.metrics
     for split, values in run.metrics.items():
@@ -236,14 +256,32 @@ def test_no_patient_id_in_the_tracking_store(tmp_path, monkeypatch, secret_ids):
 
 
 def test_predict_frame_with_missing_columns_names_them(sample):
-    from lightsaber.exceptions import MissingColumnError
+    from lightsaber.serving.schema import SchemaMismatchError
 
     cohort, splits = sample
     run = fit(LogisticRegression(max_iter=2000), cohort, splits, track=False)
     frame = run.pipeline.input_frame(cohort.subset(splits.test[:5]))
-    expected = r"missing 2 column\(s\).*'bmi', 'lactate'"
-    with pytest.raises(MissingColumnError, match=expected) as info:
+    expected = r"missing column\(s\) \(2\): 'lactate', 'bmi'"
+    with pytest.raises(SchemaMismatchError, match=expected) as info:
         run.pipeline.predict_frame(frame.drop(columns=["bmi", "lactate"]))
     assert "P1" not in str(info.value)
+    mistyped = frame.assign(age="SECRET-VALUE-42")  # never quoted back (scikit-learn would)
+    with pytest.raises(SchemaMismatchError, match=r"'age' \(expected numeric") as info:
+        run.pipeline.predict_frame(mistyped)
+    assert "SECRET" not in str(info.value)
     np.testing.assert_allclose(run.pipeline.predict_frame(frame)["probability"],
                                run.pipeline.predict(cohort.subset(splits.test[:5])))
+
+
+def test_run_repr_is_a_short_summary_and_html_a_table(sample):
+    cohort, splits = sample
+    run = fit(LogisticRegression(max_iter=2000), cohort, splits, track=False,
+              calibrate="sigmoid")
+    text = repr(run)
+    assert len(text) < 1000 and text.startswith("Run(classification, LogisticRegression")
+    assert f"auc_roc={run.metrics['test']['auc_roc']:.4g}" in text
+    assert "calibrated with 'sigmoid'" in text
+    page = run._repr_html_()
+    assert page.count("<tr>") == 1 + len({k for m in run.metrics.values() for k in m})
+    assert f"{run.metrics['test']['uncalibrated_auc_roc']:.4f}" in page
+    assert "P1" not in text + page  # ids never shown
