@@ -17,9 +17,12 @@ _NET_PREFIXES = ("module", "optimizer", "criterion")
 def check_space(space: Mapping[str, Any], model: Any) -> Any:
     """Check a search space against ``model``; returns the tuner's space when it is installed.
 
-    Keys are estimator parameters (``get_params()`` names; for nets also ``module__<arg>``).
-    The dimensions are checked by :func:`lightsaber.tuning.space_from_dict` when the tuning
-    package is installed (``{loguniform: [1e-4, 1e-1]}``, ``{choice: [...]}`` ...).
+    Keys are estimator parameters (``get_params(deep=True)`` names; for nets also
+    ``module__<arg>``, ``optimizer__<arg>`` ...), also inside the options of a conditional
+    choice. With the tuning package installed, the dimensions are parsed and checked by
+    :func:`lightsaber.tuning.space_from_dict` (``{loguniform: [1e-4, 1e-1]}``,
+    ``{choice: [...]}`` ...) and the keys by :func:`lightsaber.tuning.study.check_space_keys`,
+    the check :func:`lightsaber.tune` itself runs before trial 0.
 
     Examples
     --------
@@ -29,6 +32,30 @@ def check_space(space: Mapping[str, Any], model: Any) -> Any:
     ...
     lightsaber.config.errors.ConfigError: invalid config: tuning.space.Cc: ...
     """
+    try:
+        tuning = importlib.import_module("lightsaber.tuning")
+    except ModuleNotFoundError:
+        _check_top_level_keys(space, model)
+        return None
+    try:
+        parsed = tuning.space_from_dict(dict(space), path="tuning.space")
+    except (ValueError, TypeError, KeyError, LightsaberError) as exc:
+        text = str(exc)
+        head, _, rest = text.partition(": ")
+        if head.startswith("tuning.space") and " " not in head:
+            raise ConfigError.at(head, rest.rstrip(".")) from exc
+        raise ConfigError.at("tuning.space", text) from exc
+    study = importlib.import_module("lightsaber.tuning.study")
+    try:
+        study.check_space_keys(parsed, model, path="tuning.space")
+    except study.SpaceKeyError as exc:
+        raise ConfigError.at(exc.path, exc.problem, allowed=exc.allowed,
+                             hint=exc.hint) from None
+    return parsed
+
+
+def _check_top_level_keys(space: Mapping[str, Any], model: Any) -> None:
+    """The key check without the tuning package: top-level keys only."""
     params = set(model.get_params(deep=True))
     net = hasattr(model, "_task")
     for key in space:
@@ -40,15 +67,3 @@ def check_space(space: Mapping[str, Any], model: Any) -> Any:
             raise ConfigError.at(path, f"not a parameter of {type(model).__name__}",
                                  allowed="its get_params() names (nets: also module__<arg>)",
                                  hint=f"did you mean '{close}'?" if close else "")
-    try:
-        tuning = importlib.import_module("lightsaber.tuning")
-    except ModuleNotFoundError:
-        return None
-    try:
-        return tuning.space_from_dict(dict(space), path="tuning.space")
-    except (ValueError, TypeError, KeyError, LightsaberError) as exc:
-        text = str(exc)
-        head, _, rest = text.partition(": ")
-        if head.startswith("tuning.space") and " " not in head:
-            raise ConfigError.at(head, rest.rstrip(".")) from exc
-        raise ConfigError.at("tuning.space", text) from exc

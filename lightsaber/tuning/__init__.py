@@ -22,7 +22,7 @@ from lightsaber.tuning.space import (
     Uniform,
     space_from_dict,
 )
-from lightsaber.tuning.study import ALGORITHMS, BACKENDS, TuningError, tune
+from lightsaber.tuning.study import ALGORITHMS, BACKENDS, SpaceKeyError, TuningError, tune
 from lightsaber.tuning.trial import ERROR_CLASSES, TrialDiverged
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "LogUniform",
     "QUniform",
     "SearchSpaceError",
+    "SpaceKeyError",
     "StudyResult",
     "TrialDiverged",
     "TuningError",

@@ -7,6 +7,8 @@ pyplot, so no GUI backend is touched) and a PNG artifact next to them.
 
 from __future__ import annotations
 
+import hashlib
+import html
 import math
 import tempfile
 from collections.abc import Mapping
@@ -18,11 +20,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from lightsaber.tuning.space import Dimension, LogUniform, factors
+from lightsaber.tuning.space import Dimension, LogUniform, factors, sample_key
 from lightsaber.tuning.trial import ROLE, STUDY, TrialOutcome
 
 __all__ = ["StudyResult", "ablation_table", "parameter_importance"]
 
+#: Longest value shown by ``repr(StudyResult)`` (characters); test metrics it shows.
+MAX_REPR_VALUE, MAX_SHOWN_METRICS = 240, 8
 #: Bootstrap resamples of the validation split for the ablation table's intervals.
 N_BOOTSTRAP = 200
 CONFIDENCE = 0.95
@@ -54,6 +58,14 @@ class StudyResult:
         ``factor``, ``level``, ``n_pairs``, ``value``, ``baseline_value``, ``delta``,
         ``ci_low``, ``ci_high`` (ofat and factorial studies; empty otherwise).
     refit_run_id : str or None
+        The current refit child run (also the parent run's ``lightsaber.refit_run_id`` tag).
+    best_trial : int or None
+        Number of the best trial.
+
+    Notes
+    -----
+    ``repr(study)`` is a short summary (name, objective, trials ok / failed, best value and
+    parameters, test metrics of the refit); in a notebook the same shows as a small table.
     """
 
     trials: pd.DataFrame
@@ -69,6 +81,56 @@ class StudyResult:
     refit_run_id: str | None = None
     tracking_uri: str | None = None
     space: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    best_trial: int | None = None
+
+    def _summary(self) -> list[tuple[str, str]]:
+        """``(label, text)`` rows shared by ``__repr__`` and ``_repr_html_``."""
+        status = self.trials["status"] if "status" in self.trials else pd.Series(dtype=str)
+        n_ok = int((status == "ok").sum())
+        best = _short_value(self.best_value)
+        if self.best_trial is not None:
+            best += f" (trial {self.best_trial})"
+        params = ", ".join(f"{k}={_short_value(v)}" for k, v in self.best_params.items())
+        tests = ", ".join(f"{k}={_short_value(v)}"
+                          for k, v in list(self.test_metrics.items())[:MAX_SHOWN_METRICS])
+        if len(self.test_metrics) > MAX_SHOWN_METRICS:
+            tests += f", ... ({len(self.test_metrics)} metrics)"
+        goal = "maximise" if self.direction == "higher" else "minimise"
+        return [("study", _clip(self.study_name, 100)),
+                ("objective", f"{goal} val {self.metric}"),
+                ("trials", f"{len(self.trials)} trials ({n_ok} ok, "
+                           f"{len(self.trials) - n_ok} failed)"),
+                ("best value", best), ("best params", _clip(params or "none")),
+                ("test (refit)", _clip(tests or "none")),
+                ("runs", f"parent {self.run_id}, refit {self.refit_run_id or 'none'}")]
+
+    def __repr__(self) -> str:
+        """A summary of well under 1,000 characters (long values are cut, ending in ...).
+
+        Examples
+        --------
+        >>> study = StudyResult(trials=pd.DataFrame({"status": ["ok", "failed"]}),
+        ...                     best_params={"C": 0.123456, "penalty": "l2"}, best_value=0.8125,
+        ...                     run_id="abc", test_metrics={"auc_roc": 0.79, "brier": 0.18},
+        ...                     metric="auc_roc", direction="higher", study_name="demo",
+        ...                     best_trial=0)
+        >>> print(repr(study))
+        StudyResult 'demo': maximise val auc_roc, 2 trials (1 ok, 1 failed)
+          best value    0.8125 (trial 0)
+          best params   C=0.1235, penalty='l2'
+          test (refit)  auc_roc=0.79, brier=0.18
+          runs          parent abc, refit none
+        """
+        rows = self._summary()
+        head = f"StudyResult {rows[0][1]!r}: {rows[1][1]}, {rows[2][1]}"
+        return "\n".join([head, *(f"  {label:<13} {text}" for label, text in rows[3:])])
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the summary (values escaped)."""
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                        f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+                        for label, text in self._summary())
+        return f"<table class='lightsaber-study'><caption>StudyResult</caption>{cells}</table>"
 
     @property
     def history(self) -> pd.DataFrame:
@@ -125,6 +187,18 @@ class StudyResult:
             ax.barh(self.importance["parameter"], self.importance["importance"])
         ax.set(xlabel="importance", title="parameter importance")
         return fig
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, type) or callable(value):
+        return getattr(value, "__qualname__", type(value).__name__)
+    return _clip(repr(value), 60)
+
+
+def _clip(text: str, limit: int = MAX_REPR_VALUE) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _parameter_columns(trials: pd.DataFrame, space: Mapping[str, Any]) -> list[str]:
@@ -337,7 +411,8 @@ def finish_study(ctx: Any, finished: list[TrialOutcome], parent: Any, store: Any
                          best_value=best.value if best else math.nan, run_id=parent.run_id,
                          test_metrics={}, metric=ctx.metric, direction=scorer.direction,
                          study_name=ctx.study, importance=importance, ablation=ablation,
-                         tracking_uri=store.tracking_uri, space=ctx.space)
+                         tracking_uri=store.tracking_uri, space=ctx.space,
+                         best_trial=best.number if best else None)
     summary = {"n_trials": len(finished), "n_ok": len(ok),
                "n_failed": len(finished) - len(ok)}
     if best is not None:
@@ -386,30 +461,58 @@ def _jsonable(value: Any) -> Any:
     return getattr(value, "__qualname__", repr(value))
 
 
+#: Tags of a refit run: the trial it refits and a hash of that trial's sample.
+BEST_TRIAL, BEST_SAMPLE = "lightsaber.best_trial", "lightsaber.best_trial.sample_hash"
+#: Parent-run tag naming the current refit; tag of a refit replaced by a newer one.
+REFIT_RUN, SUPERSEDED = "lightsaber.refit_run_id", "lightsaber.refit.superseded_by"
+
+
+def sample_hash(vals: Mapping[str, float]) -> str:
+    """A short hash of a trial's sample (what identifies its configuration).
+
+    Examples
+    --------
+    >>> sample_hash({"C": 1.0, "tol": 1e-4}) == sample_hash({"tol": 0.0001, "C": 1})
+    True
+    """
+    return hashlib.sha256(sample_key(vals).encode()).hexdigest()[:16]
+
+
 def _refit(ctx: Any, result: StudyResult, parent: Any, store: Any, splits: Any,
            best: TrialOutcome) -> None:
+    """Refit ``best`` (or reuse the finished refit of that very trial) and make it current."""
     from lightsaber.training.fit import fit
 
-    existing = store.client.search_runs(
+    wanted = {BEST_TRIAL: str(best.number), BEST_SAMPLE: sample_hash(best.vals)}
+    refits = store.client.search_runs(
         [store.experiment_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{parent.run_id}' and "
-                      f"tags.`{ROLE}` = 'refit' and attributes.status = 'FINISHED'",
-        max_results=1)
-    if existing:
-        run = existing[0]
-        result.refit_run_id = run.info.run_id
-        result.test_metrics = {k[len("test_"):]: v for k, v in run.data.metrics.items()
+                      f"tags.`{ROLE}` = 'refit'",
+        order_by=["attributes.start_time DESC"], max_results=1000)
+    current = next((run for run in refits if run.info.status == "FINISHED"
+                    and run.data.tags.get(BEST_TRIAL) == wanted[BEST_TRIAL]
+                    and run.data.tags.get(BEST_SAMPLE, wanted[BEST_SAMPLE])
+                    == wanted[BEST_SAMPLE]), None)
+    if current is not None:
+        result.refit_run_id = current.info.run_id
+        result.test_metrics = {k[len("test_"):]: v for k, v in current.data.metrics.items()
                                if k.startswith("test_")}
-        return
-    estimator = clone(ctx.model).set_params(**result.best_params)
-    fitted = fit(estimator, ctx.cohort, splits, tracking_uri=store.tracking_uri,
-                 run_name=f"{ctx.study}-refit", progress=False,
-                 tags={"mlflow.parentRunId": parent.run_id, ROLE: "refit", STUDY: ctx.study,
-                       "lightsaber.best_trial": str(best.number)},
-                 **_with_experiment(ctx.fit_kwargs, store))
-    result.refit_run_id = fitted.run_id
-    result.test_metrics = dict(fitted.metrics.get("test", {}))
-    parent.log_metrics({f"test_{k}": v for k, v in result.test_metrics.items()})
+    else:
+        estimator = clone(ctx.model).set_params(**result.best_params)
+        fitted = fit(estimator, ctx.cohort, splits, tracking_uri=store.tracking_uri,
+                     run_name=f"{ctx.study}-refit", progress=False,
+                     tags={"mlflow.parentRunId": parent.run_id, ROLE: "refit",
+                           STUDY: ctx.study, **wanted},
+                     **_with_experiment(ctx.fit_kwargs, store))
+        result.refit_run_id = fitted.run_id
+        result.test_metrics = dict(fitted.metrics.get("test", {}))
+    for run in refits:  # older refits of other trials: say which run replaced them
+        if (run.info.run_id != result.refit_run_id
+                and run.data.tags.get(SUPERSEDED) != result.refit_run_id):
+            store.client.set_tag(run.info.run_id, SUPERSEDED, result.refit_run_id)
+    if store.client.get_run(parent.run_id).data.tags.get(REFIT_RUN) != result.refit_run_id:
+        parent.log_metrics({f"test_{k}": v for k, v in result.test_metrics.items()})
+        parent.set_tags({REFIT_RUN: result.refit_run_id})
 
 
 def _with_experiment(fit_kwargs: Mapping[str, Any], store: Any) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -16,6 +18,8 @@ from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
 from lightsaber.exceptions import LightsaberError
 from lightsaber.tuning.space import (
+    Choice,
+    _is_subspace,
     baseline_sample,
     decode,
     describe,
@@ -30,7 +34,7 @@ from lightsaber.tuning.space import (
 from lightsaber.tuning.store import StudyStore, TrialLogger
 from lightsaber.tuning.trial import TrialOutcome, run_trial, study_splits
 
-__all__ = ["ALGORITHMS", "BACKENDS", "TuningError", "tune"]
+__all__ = ["ALGORITHMS", "BACKENDS", "SpaceKeyError", "TuningError", "check_space_keys", "tune"]
 
 ALGORITHMS = ("tpe", "random", "grid", "ofat", "factorial")
 BACKENDS = ("local", "ray")
@@ -43,12 +47,169 @@ MAX_RESAMPLE = 50
 
 
 class TuningError(LightsaberError, ValueError):
-    """``tune`` was called with settings that cannot work together."""
+    """``tune`` was called with settings that cannot work together, or no trial succeeded."""
+
+
+class SpaceKeyError(TuningError):
+    """A search-space key is not a parameter of the model (raised before any trial runs).
+
+    Attributes
+    ----------
+    path : str
+        Where the key is, e.g. ``space.C_`` or ``space.optimizer.options[1].optimizer__lr``.
+    key : str
+        The key as written.
+    problem, allowed, hint : str
+        What is wrong, which names would be accepted, and a did-you-mean suggestion (or
+        ``""``); the message joins them.
+    """
+
+    def __init__(self, path: str, key: str, problem: str, allowed: str = "",
+                 hint: str = "") -> None:
+        self.path, self.key, self.problem = path, key, problem
+        self.allowed, self.hint = allowed, hint
+        text = f"{path}: {problem}"
+        if hint:
+            text += f" ({hint})"
+        if allowed:
+            text += f"; valid parameters include {allowed}"
+        end = " Fix" if text.endswith((".", "?")) else ". Fix"
+        super().__init__(f"{text}{end} the key in the search space.")
 
 
 def startup_trials(max_trials: int) -> int:
     """Random trials before TPE models the results: a quarter of the budget, 3 to 20."""
     return int(min(20, max(3, max_trials // 4)))
+
+
+# ------------------------------------------------------------------------------ key check
+#: ``<prefix>__<name>`` keys that a skorch net (``ClassifierNet``, ``SurvivalNet``) routes to
+#: one of its parts; skorch (or the net) checks ``<name>`` when it builds that part.
+NET_PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_valid",
+                "callbacks", "loss", "dataset")
+#: Valid parameter names listed in an unknown-key message.
+SHOWN_PARAMETERS = 8
+
+
+def check_space_keys(space: Mapping[str, Any], model: Any, path: str = "space") -> None:
+    """Raise :class:`SpaceKeyError` unless every key of ``space`` is a parameter of ``model``.
+
+    :func:`tune` calls this before trial 0, so a misspelt key fails at once instead of failing
+    every trial. A key is a parameter when ``model.get_params(deep=True)`` lists it (``C``;
+    ``clf__C`` for a pipeline step or ``estimator__C`` for a search). For a skorch net
+    (``ClassifierNet``, ``SurvivalNet``) ``<prefix>__<name>`` is accepted for every prefix of
+    :data:`NET_PREFIXES` (skorch checks the name later), except that ``module__<name>`` must be
+    an argument of the module class's ``__init__`` and ``loss__<name>`` an option of a
+    ``SurvivalNet``'s loss. Keys inside the options of a conditional
+    choice are checked too; that choice's own key only labels the branch.
+
+    Parameters
+    ----------
+    space : mapping
+        A parsed search space (see :func:`~lightsaber.tuning.space_from_dict`).
+    model : estimator
+        The model to tune (not modified).
+    path : str
+        Prefix of the key paths in the message.
+
+    Raises
+    ------
+    SpaceKeyError
+        Naming the key's path, the model class, a did-you-mean and a few valid names.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from lightsaber.tuning import Choice, LogUniform
+    >>> check_space_keys({"C": LogUniform(1e-2, 10)}, LogisticRegression())
+    >>> try:
+    ...     check_space_keys({"solver": Choice([{"solver": "saga", "C_": LogUniform(1e-2, 1)}])},
+    ...                      LogisticRegression())
+    ... except SpaceKeyError as err:
+    ...     print(err.path, "|", err.problem, "|", err.hint)
+    space.solver.options[0].C_ | 'C_' is not a parameter of LogisticRegression | did you mean 'C'?
+    """
+    keys = list(_space_keys(space, path))
+    tuned_loss = any(key == "loss" for key, _ in keys)  # options then depend on the branch
+    for key, where in keys:
+        if tuned_loss and key.startswith("loss__"):
+            continue
+        problem = _key_problem(model, key)
+        if problem is None:
+            continue
+        if problem:  # a module__ argument the module class does not take
+            raise SpaceKeyError(where, key, problem)
+        raise _unknown_key(model, key, where)
+
+
+def _space_keys(space: Mapping[str, Any], path: str) -> Any:
+    """``(key, path)`` of every key that becomes a ``set_params`` argument."""
+    for key, dim in space.items():
+        where = f"{path}.{key}"
+        branches = ([(i, o) for i, o in enumerate(dim.options) if _is_subspace(o)]
+                    if isinstance(dim, Choice) else [])
+        if not branches or len(branches) < len(dim.options):
+            yield key, where
+        for i, option in branches:
+            yield from _space_keys(option, f"{where}.options[{i}]")
+
+
+def _is_net(model: Any) -> bool:
+    return hasattr(model, "get_params_for") and hasattr(model, "initialize_module")
+
+
+def _key_problem(model: Any, key: str) -> str | None:
+    """``None`` if ``model`` takes ``key``; else ``""`` or a specific problem."""
+    try:
+        params = model.get_params(deep=True)
+    except Exception:  # not an estimator we can inspect: set_params will tell
+        return None
+    if key in params:
+        return None
+    head, sep, rest = key.partition("__")
+    if not sep or not rest:
+        return ""
+    inner = params.get(head)
+    if head in params and hasattr(inner, "get_params") and not isinstance(inner, type):
+        return _key_problem(inner, rest)  # a pipeline step or a search's estimator
+    if _is_net(model) and (head in NET_PREFIXES or head in getattr(model, "prefixes_", ())):
+        module = params.get("module")
+        if head == "module" and "__" not in rest and isinstance(module, type):
+            from lightsaber.models.nets import _check_keywords
+
+            try:
+                _check_keywords(module, [rest], "module__", module.__qualname__)
+            except ValueError as exc:
+                return str(exc)
+        if head == "loss" and "__" not in rest and hasattr(model, "_loss_spec"):
+            from lightsaber.models.nets import _check_keywords
+
+            try:  # the loss is called as fn(prediction, duration, event, **options)
+                spec = model._loss_spec()
+                function = spec.function if spec is not None else model.loss
+                _check_keywords(function, [rest], "loss__", f"loss {model._loss_name()}",
+                                skip=3)
+            except ValueError as exc:
+                return str(exc)
+        return None
+    return ""
+
+
+def _unknown_key(model: Any, key: str, where: str) -> SpaceKeyError:
+    name = type(model).__name__
+    names = [n for n in model.get_params(deep=True) if not n.startswith("_")]
+    candidates = names + ([f"{p}__{key.partition('__')[2]}" for p in NET_PREFIXES]
+                          if _is_net(model) and "__" in key else [])
+    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
+    shown = list(dict.fromkeys([*[c for c in close if c in names],
+                                *sorted(n for n in names if "__" not in n)]))
+    allowed = ", ".join(shown[:SHOWN_PARAMETERS])
+    if len(names) > SHOWN_PARAMETERS:
+        allowed += f" ... ({len(names)} in all: the model's get_params(deep=True))"
+    extra = (" (a net also takes module__<arg>, optimizer__<arg>, criterion__<arg>, "
+             "callbacks__<arg> ...)") if _is_net(model) else ""
+    return SpaceKeyError(where, key, f"{key!r} is not a parameter of {name}{extra}", allowed,
+                         f"did you mean {close[0]!r}?" if close else "")
 
 
 def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *,
@@ -116,6 +277,17 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     -------
     StudyResult
 
+    Raises
+    ------
+    SpaceKeyError
+        A key of ``space`` is not a parameter of ``model`` (checked before trial 0, with a
+        did-you-mean; see :func:`check_space_keys`).
+    TuningError
+        Settings that cannot work together, or no trial succeeded: the message quotes the
+        first failed trial's error; the parent run is then closed ``FAILED`` with the reason as
+        its ``lightsaber.study.failure`` tag (a study where some trials succeeded finishes as
+        usual).
+
     Notes
     -----
     Refit policy: the best configuration (best validation objective among finished trials) is
@@ -123,6 +295,13 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     split in a tracked child run ``<study>-refit``; its test metrics are the study's test
     metrics, and test is looked at nowhere else. Refitting on train + validation is not done:
     the validation metrics would then describe data the model was trained on.
+
+    A refit is tagged with the trial it refits (``lightsaber.best_trial`` and a hash of its
+    sample, ``lightsaber.best_trial.sample_hash``). A resumed study reuses a finished refit only
+    when both match the current best trial; when extending the study changed the best, a new
+    refit is made. The current refit is the parent run's ``lightsaber.refit_run_id`` tag and
+    its test metrics the parent's ``test_*`` metrics; superseded refits are tagged
+    ``lightsaber.refit.superseded_by``.
 
     Examples
     --------
@@ -144,8 +323,10 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     """
     from lightsaber.metrics.registry import get_metric
     from lightsaber.training.fit import _resolve_task
+    from lightsaber.training.inputs import check_fit_inputs
     from lightsaber.tuning.analysis import finish_study
 
+    check_fit_inputs(model, cohort, splits, "ls.tune")
     space = space_from_dict(space)
     if algorithm not in ALGORITHMS:
         raise TuningError(f"algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}.")
@@ -160,6 +341,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     if not has_dimensions(space):
         raise TuningError("the search space has no dimension to search; add a Choice, "
                           "Uniform, LogUniform, QUniform or IntUniform.")
+    check_space_keys(space, model)
     for name in ("train", "val"):
         if name not in splits.indices:
             raise TuningError(f"splits have no '{name}' part; tuning needs train and val.")
@@ -216,13 +398,67 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
             finished = _run_local(context, finished, interrupted)
         result = finish_study(context, finished, parent, store, splits, refit=refit,
                               baseline=baseline_sample(space, baseline) if ablation else None)
+        failure = no_success_error(finished, metric, study)
+        if failure is not None:
+            parent.set_tags({FAILURE_TAG: str(failure)[:MAX_TAG]})
     except BaseException:
         parent._flush()
         store.client.set_terminated(parent.run_id, "KILLED")
         raise
     parent._flush()
-    store.client.set_terminated(parent.run_id, "FINISHED")
+    store.client.set_terminated(parent.run_id, "FINISHED" if failure is None else "FAILED")
+    if failure is not None:
+        raise failure
     return result
+
+
+#: Parent-run tag with the reason a study failed (every trial failed).
+FAILURE_TAG = "lightsaber.study.failure"
+#: Longest tag value written (MLflow accepts 5,000 characters on every store).
+MAX_TAG = 5000
+#: Longest excerpt of a trial's error quoted in the all-failed message.
+MAX_QUOTED_ERROR = 500
+_FRAME = re.compile(r"^\S+:\d+ in \S+$")
+
+
+def no_success_error(finished: list[TrialOutcome], metric: str, study: str
+                     ) -> TuningError | None:
+    r"""The :class:`TuningError` of a study without one usable trial (``None`` otherwise).
+
+    Usable: status ``ok`` with a finite objective. The message quotes the first failed trial's
+    error class and exception (from :attr:`TrialOutcome.error`, without the frames).
+
+    Examples
+    --------
+    >>> bad = TrialOutcome(0, {"C": 1.0}, {"C": 1.0}, "failed", error_class="exception",
+    ...                    error="RuntimeError: injected failure\ntrial.py:140 in fit_trial")
+    >>> print(no_success_error([bad], "auc_roc", "demo"))  # doctest: +NORMALIZE_WHITESPACE
+    no trial of study 'demo' succeeded: 1 failed; the first, trial 0, with error class
+    'exception': RuntimeError: injected failure. Fix the cause (each trial's traceback is the
+    lightsaber.trial.traceback tag of its run), then rerun with resume=False (a resumed study
+    keeps its failed trials).
+    >>> no_success_error([], "auc_roc", "demo") is None
+    True
+    """
+    if not finished or any(o.status == "ok" and math.isfinite(o.value) for o in finished):
+        return None
+    failed = sorted((o for o in finished if o.status != "ok"), key=lambda o: o.number)
+    if failed:
+        first = failed[0]
+        lines = [line for line in str(first.error or "").splitlines()
+                 if line.strip() and not _FRAME.match(line.strip())]
+        quoted = " ".join(" ".join(lines).split()) or "no error recorded"
+        if len(quoted) > MAX_QUOTED_ERROR:
+            quoted = quoted[:MAX_QUOTED_ERROR - 3] + "..."
+        what = (f"{len(failed)} failed; the first, trial {first.number}, with error class "
+                f"{first.error_class!r}: {quoted.rstrip('.')}. Fix the cause (each trial's "
+                "traceback is the lightsaber.trial.traceback tag of its run)")
+    else:
+        what = (f"{len(finished)} finished without a finite validation {metric!r} (does the "
+                "validation split hold both outcomes / enough events?)")
+    return TuningError(
+        f"no trial of study {study!r} succeeded: {what}, then rerun with resume=False (a "
+        "resumed study keeps its failed trials).")
 
 
 class _Context:

@@ -100,13 +100,17 @@ def classify_error(err: BaseException) -> str:
     ('out_of_memory', 'diverged')
     >>> classify_error(ValueError("Input X contains NaN.")), classify_error(KeyError("x"))
     ('diverged', 'exception')
+    >>> classify_error(ValueError("no metric: proba has NaN or infinite values in 9 row(s)"))
+    'diverged'
     """
     name = type(err).__name__
     text = str(err).lower()
     if isinstance(err, MemoryError) or name == "OutOfMemoryError" or "out of memory" in text:
         return "out_of_memory"
+    non_finite = ("contains nan" in text or "infinity" in text
+                  or ("nan" in text.replace(",", " ").split() and "infinite" in text))
     if isinstance(err, (TrialDiverged, FloatingPointError)) or (
-            isinstance(err, ValueError) and ("contains nan" in text or "infinity" in text)):
+            isinstance(err, (ValueError, Warning)) and non_finite):
         return "diverged"
     return "exception"
 
