@@ -229,6 +229,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
+    import warnings
+
     from lightsaber import registry
 
     if args.run_id:
@@ -238,9 +240,18 @@ def _register(args: argparse.Namespace) -> int:
         if not (args.experiment and args.metric):
             raise Unavailable("register needs --run RUN_ID, or --experiment and --metric to "
                               "pick the best run.")
-        version = _running(registry.register_best, args.name, experiment=args.experiment,
-                           metric=args.metric, split=args.split,
-                           tracking_uri=args.tracking_uri, alias=args.alias)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", registry.MixedSplitsWarning)
+            version = _running(registry.register_best, args.name, experiment=args.experiment,
+                               metric=args.metric, split=args.split,
+                               tracking_uri=args.tracking_uri, alias=args.alias,
+                               allow_mixed_splits=args.allow_mixed_splits)
+        for warning in caught:
+            if issubclass(warning.category, registry.MixedSplitsWarning):
+                _warn(str(warning.message))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
     print(f"registered models:/{args.name}/{version.version}"
           + (f" (alias {args.alias})" if args.alias else ""))
     return 0
@@ -250,26 +261,54 @@ def _reproduce(args: argparse.Namespace) -> int:
     import math
 
     from lightsaber.config import load_config, prepare, run_fit
+    from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
+    from lightsaber.registry import REPRODUCES_TAG
     from lightsaber.tracking import resolve_tracking_uri
     from lightsaber.tracking.lifecycle import _client
+    from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
     uri = resolve_tracking_uri(args.tracking_uri)
     client = _client(uri)
     config = _run_config(client, args.run_id)
     exp = prepare(load_config(config, overrides=[f"tracking.tracking_uri={uri}"]))
-    original = {k[len("test_"):]: v for k, v in client.get_run(args.run_id).data.metrics.items()
-                if k.startswith("test_")}
+    logged = client.get_run(args.run_id).data
+    original = {k[len("test_"):]: v for k, v in logged.metrics.items() if k.startswith("test_")}
     run = _running(run_fit, exp, progress=not args.no_progress,
-                   tags={"lightsaber.reproduces": args.run_id})
+                   tags={REPRODUCES_TAG: args.run_id})
+    now = client.get_run(run.run_id).data.tags
+    was_data, now_data = logged.tags.get(FINGERPRINT_TAG), now.get(FINGERPRINT_TAG)
+    if now_data is None:
+        now_data = cohort_fingerprint(exp.cohort)
+    data_note = ""
+    if was_data is None:
+        data_note = (f"run {args.run_id} has no data fingerprint (tag {FINGERPRINT_TAG}: it "
+                     "was logged before lightsaber recorded one), so whether the data changed "
+                     f"cannot be told; the data now have fingerprint {now_data[:12]}")
+        _warn(data_note)
+    elif was_data != now_data:
+        data_note = (f"the data changed since run {args.run_id}: data fingerprint "
+                     f"{was_data[:12]} then, {now_data[:12]} now (a changed value, column, "
+                     "dtype or patient order in the files the config reads)")
+        _warn(data_note)
+    was_split, now_split = logged.tags.get(SPLIT_HASH_TAG), now.get(SPLIT_HASH_TAG)
+    if was_split and now_split and was_split != now_split:
+        _warn(f"the split differs from run {args.run_id}'s: split hash {was_split[:12]} then, "
+              f"{now_split[:12]} now")
     new = {k: v for k, v in run.metrics.get("test", {}).items() if math.isfinite(v)}
     differ = sorted(k for k in set(original) | set(new) if original.get(k) != new.get(k))
     if differ:
         lines = ", ".join(f"{k}: {original.get(k)} -> {new.get(k)}" for k in differ)
-        raise RunFailure(f"run {run.run_id} did not reproduce run {args.run_id}: {lines}")
+        why = f"; {data_note}" if data_note else ""
+        raise RunFailure(f"run {run.run_id} did not reproduce run {args.run_id}: {lines}{why}")
     print(f"reproduced run {args.run_id} as run {run.run_id}: all {len(new)} test metrics "
-          "identical")
+          "identical" + (f", on the same data (fingerprint {now_data[:12]})"
+                         if was_data == now_data else ""))
     _print_metrics({"test": new}, ("test",))
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"lightsaber: warning: {message}", file=sys.stderr)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -375,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--metric", default=None, help="registry metric to pick by, e.g. auc_roc")
     reg.add_argument("--split", default="val", help="split the metric is read on (default val)")
     reg.add_argument("--alias", default=None, help="alias to point at the new version")
+    reg.add_argument("--allow-mixed-splits", action="store_true",
+                     help="with --experiment: compare runs evaluated on different splits "
+                          "(tag lightsaber.split_hash) instead of refusing")
     reg.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
 
     rep = _command(commands, "reproduce", _reproduce, "re-run a logged run and compare",

@@ -22,25 +22,36 @@ from __future__ import annotations
 import posixpath
 import re
 import tempfile
+import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightsaber.exceptions import LightsaberWarning
 from lightsaber.tracking.errors import TrackingError
+from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from lightsaber.training.pipeline import FittedPipeline
 
-__all__ = ["ModelVersionInfo", "RegistryError", "best_run", "load_pipeline",
-           "parse_model_uri", "register_best", "register_run"]
+__all__ = ["MixedSplitsWarning", "ModelVersionInfo", "RegistryError", "best_run",
+           "load_pipeline", "parse_model_uri", "register_best", "register_run"]
 
 #: Artifact folder of the pyfunc model that ``ls.fit`` logs.
 MODEL_ARTIFACT = "model"
 #: Run tag marking report runs (written by :func:`lightsaber.reports.write_report`).
 REPORT_TAG = "lightsaber.report"
+#: Run tag of ``lightsaber reproduce`` runs: the id of the run they re-ran.
+REPRODUCES_TAG = "lightsaber.reproduces"
+#: Run tag of a run's role in a tuning study (``study``, ``trial``, ``refit``).
+ROLE_TAG = "lightsaber.role"
+#: Roles that are never registry candidates: a study's trials (their model, if any, was fit
+#: for the search) and the study run itself (it holds a summary, not a model).
+NOT_CANDIDATES = ("trial", "study")
 
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/]+)|@(?P<alias>[^/]+))/?$")
 
@@ -50,6 +61,10 @@ class RegistryError(TrackingError, LookupError):
 
     Also a ``LookupError`` (and a :class:`~lightsaber.tracking.TrackingError`).
     """
+
+
+class MixedSplitsWarning(LightsaberWarning):
+    """``best_run(..., allow_mixed_splits=True)`` compared runs evaluated on different splits."""
 
 
 @dataclass(frozen=True)
@@ -108,12 +123,60 @@ def _client(tracking_uri: str | None) -> tuple[MlflowClient, str]:
 
 
 def _experiment_ids(client: MlflowClient, experiment: str, uri: str) -> list[str]:
-    from lightsaber.tracking.uri import redact_uri
-
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        raise RegistryError(f"no experiment named {experiment!r} at {redact_uri(uri)}.")
+        raise RegistryError(unknown_experiment(client, experiment, uri))
     return [found.experiment_id]
+
+
+def unknown_experiment(client: MlflowClient, name: str, uri: str) -> str:
+    """The message for an experiment name the store does not hold: close names, known ones."""
+    import difflib
+
+    from lightsaber.tracking.uri import redact_uri
+
+    known = sorted(e.name for e in client.search_experiments())
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = known[:20] + (["..."] if len(known) > 20 else [])
+    return (f"no experiment named {name!r} at {redact_uri(uri)}.{hint} Experiments there "
+            f"({len(known)}): {shown}.")
+
+
+def is_candidate(run: Any) -> bool:
+    """Whether a run may be picked by :func:`best_run` (before its metric and model).
+
+    Report runs, reproduction runs (``lightsaber reproduce``, tag ``lightsaber.reproduces``)
+    and a tuning study's trial and study runs are not; refits of a study are.
+    """
+    tags = run.data.tags
+    return (tags.get(REPORT_TAG) != "true" and REPRODUCES_TAG not in tags
+            and tags.get(ROLE_TAG) not in NOT_CANDIDATES)
+
+
+def _mixed_splits(candidates: list[tuple[float, str, str | None]], key: str,
+                  experiment: str, allowed: bool) -> str:
+    """What :func:`best_run` says when the candidates hold more than one split hash."""
+    groups: dict[str | None, list[str]] = {}
+    for _, run_id, split_hash in candidates:
+        groups.setdefault(split_hash, []).append(run_id)
+    counts = Counter({h: len(ids) for h, ids in groups.items()})
+    parts = []
+    for split_hash, n in counts.most_common():
+        label = split_hash[:12] if split_hash else "no split hash (logged without a manifest)"
+        ids = groups[split_hash]
+        parts.append(f"{n} run(s) on {label} ({', '.join(ids[:3])}"
+                     f"{', ...' if len(ids) > 3 else ''})")
+    head = (f"the {len(candidates)} candidate run(s) of experiment {experiment!r} with "
+            f"{key!r} and a model were evaluated on {len(counts)} different splits (tag "
+            f"{SPLIT_HASH_TAG}): " + "; ".join(parts) + ". ")
+    if allowed:
+        return head + (f"They were compared anyway (allow_mixed_splits=True), though their "
+                       f"{key} values are not comparable.")
+    return head + (f"Their {key} values are not comparable. Refit the runs to compare on one "
+                   "split (the same cohort, split seed and fractions), move the others to "
+                   "another experiment, or pass allow_mixed_splits=True (CLI: "
+                   "--allow-mixed-splits) to compare them anyway.")
 
 
 def _has_model(client: MlflowClient, run_id: str) -> bool:
@@ -122,8 +185,16 @@ def _has_model(client: MlflowClient, run_id: str) -> bool:
 
 
 def best_run(experiment: str, metric: str, *, split: str = "val",
-             tracking_uri: str | None = None) -> tuple[str, float]:
+             tracking_uri: str | None = None, allow_mixed_splits: bool = False
+             ) -> tuple[str, float]:
     """The finished run with a logged model that is best on ``<split>_<metric>``.
+
+    Only runs evaluated on the same split are compared: their ``lightsaber.split_hash`` tags
+    (the hash of the split manifest, see
+    :meth:`~lightsaber.tracking.TrackedRun.log_manifest`) must agree. Candidates are the
+    finished runs with the metric and a model, except report runs, ``lightsaber reproduce``
+    runs (tag ``lightsaber.reproduces``) and a tuning study's trials and study run (tag
+    ``lightsaber.role``); a study's refit is a candidate.
 
     Parameters
     ----------
@@ -135,6 +206,10 @@ def best_run(experiment: str, metric: str, *, split: str = "val",
     split : str, default "val"
         Selection split. Selecting on ``test`` would make the test estimate optimistic.
     tracking_uri : str, optional
+    allow_mixed_splits : bool, default False
+        Compare candidates evaluated on different splits anyway (a
+        :class:`MixedSplitsWarning` says how many runs were on each). Runs without a split
+        hash (logged without a manifest) count as one more split.
 
     Returns
     -------
@@ -143,14 +218,16 @@ def best_run(experiment: str, metric: str, *, split: str = "val",
     Raises
     ------
     RegistryError
-        When no finished run logged both the metric and a model.
+        When no finished candidate logged both the metric and a model, or when the candidates
+        were evaluated on different splits (how many runs on each, and the fix) and
+        ``allow_mixed_splits`` is false.
     """
     from lightsaber.metrics import get_metric
 
     spec = get_metric(metric)
     key = f"{split}_{spec.name}"
     client, uri = _client(tracking_uri)
-    candidates: list[tuple[float, str]] = []
+    candidates: list[tuple[float, str, str | None]] = []
     token = None
     while True:
         page = client.search_runs(_experiment_ids(client, experiment, uri),
@@ -158,18 +235,28 @@ def best_run(experiment: str, metric: str, *, split: str = "val",
                                   max_results=1000, page_token=token)
         for run in page:
             value = run.data.metrics.get(key)
-            if value is not None and run.data.tags.get(REPORT_TAG) != "true":
-                candidates.append((value, run.info.run_id))
+            if value is not None and is_candidate(run):
+                candidates.append((value, run.info.run_id, run.data.tags.get(SPLIT_HASH_TAG)))
         token = page.token
         if not token:
             break
+    if len({c[2] for c in candidates}) > 1:
+        # only runs with a model can be picked: only they can make the comparison unfair
+        with_model = [c for c in candidates if _has_model(client, c[1])]
+        if len({c[2] for c in with_model}) > 1:
+            message = _mixed_splits(with_model, key, experiment, allow_mixed_splits)
+            if not allow_mixed_splits:
+                raise RegistryError(message)
+            warnings.warn(message, MixedSplitsWarning, stacklevel=2)
+        candidates = with_model
     candidates.sort(key=lambda c: c[0], reverse=spec.greater_is_better)
-    for value, run_id in candidates:
+    for value, run_id, _ in candidates:
         if _has_model(client, run_id):
             return run_id, float(value)
     raise RegistryError(
         f"no finished run in experiment {experiment!r} logged the metric {key!r} and a model "
-        f"({len(candidates)} run(s) had the metric).")
+        f"({len(candidates)} candidate run(s) had the metric; report, reproduction and tuning "
+        "trial runs are not candidates).")
 
 
 def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
@@ -231,11 +318,14 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
 
 def register_best(name: str, *, experiment: str, metric: str, split: str = "val",
                   tracking_uri: str | None = None, alias: str | None = None,
-                  tags: Mapping[str, Any] | None = None) -> ModelVersionInfo:
+                  tags: Mapping[str, Any] | None = None,
+                  allow_mixed_splits: bool = False) -> ModelVersionInfo:
     """Register the run of ``experiment`` that is best on ``<split>_<metric>``.
 
-    The version is tagged with the selection (``lightsaber.metric``,
-    ``lightsaber.metric_value``, ``lightsaber.experiment``) besides :func:`register_run`'s tags.
+    The run is chosen by :func:`best_run` (same split only, unless ``allow_mixed_splits``;
+    no report, reproduction or tuning trial runs). The version is tagged with the selection
+    (``lightsaber.metric``, ``lightsaber.metric_value``, ``lightsaber.experiment``,
+    ``lightsaber.split_hash``) besides :func:`register_run`'s tags.
 
     Examples
     --------
@@ -258,9 +348,13 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
     'classification'
     >>> tmp.cleanup()
     """
-    run_id, value = best_run(experiment, metric, split=split, tracking_uri=tracking_uri)
+    run_id, value = best_run(experiment, metric, split=split, tracking_uri=tracking_uri,
+                             allow_mixed_splits=allow_mixed_splits)
     selection = {"lightsaber.metric": f"{split}_{metric}", "lightsaber.metric_value": value,
                  "lightsaber.experiment": experiment}
+    split_hash = _client(tracking_uri)[0].get_run(run_id).data.tags.get(SPLIT_HASH_TAG)
+    if split_hash:
+        selection[SPLIT_HASH_TAG] = split_hash
     return register_run(run_id, name, tracking_uri=tracking_uri, alias=alias,
                         tags={**selection, **dict(tags or {})})
 
@@ -284,8 +378,11 @@ def _download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Pa
                 return download_tree(client, mv.run_id, mv.source[len(base) + 1:], dst)
             from mlflow.artifacts import download_artifacts
 
-            return Path(download_artifacts(artifact_uri=mv.source, dst_path=dst,
-                                           tracking_uri=uri))
+            from lightsaber.tracking.quiet import quiet_artifact_downloads
+
+            with quiet_artifact_downloads():
+                return Path(download_artifacts(artifact_uri=mv.source, dst_path=dst,
+                                               tracking_uri=uri))
         if source.startswith("runs:/"):
             run_id, _, path = source[len("runs:/"):].partition("/")
             return download_tree(client, run_id, path or MODEL_ARTIFACT, dst)

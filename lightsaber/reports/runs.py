@@ -22,6 +22,14 @@ Examples
 ('a', '0.1', 0.71, 'survival')
 >>> sorted(load_experiments(tracking_uri=uri)["name"])
 ['Default', 'doc']
+>>> load_runs(tracking_uri=uri)
+Traceback (most recent call last):
+...
+lightsaber.registry.RegistryError: name the runs to read: ... (2): ['Default', 'doc'].
+>>> load_runs("dco", tracking_uri=uri)
+Traceback (most recent call last):
+...
+lightsaber.registry.RegistryError: no experiment named 'dco' at ... Did you mean 'doc'? ...
 >>> tmp.cleanup()
 """
 
@@ -80,25 +88,37 @@ def search_runs(experiment: str | Sequence[str] | None = None, *,
                 include_reports: bool = False) -> list[MlflowRun]:
     """MLflow run objects of experiments (by name) and/or explicit run ids, oldest first.
 
+    Nothing is read silently: with neither ``experiment`` nor ``runs`` there is nothing to
+    select (MLflow's own ``search_runs`` would read just the default experiment), so that is
+    an error listing the experiments of the store.
+
     Raises
     ------
     RegistryError
-        For an unknown experiment name or run id.
+        With neither ``experiment`` nor ``runs`` (the experiment names at the store are
+        listed), for an unknown experiment name (with close names: "did you mean") or an
+        unknown run id.
     """
     from mlflow.exceptions import MlflowException
 
+    from lightsaber.registry import unknown_experiment
     from lightsaber.tracking.uri import redact_uri
 
     client, uri = _client(tracking_uri)
     found: dict[str, MlflowRun] = {}
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+    if not names and not runs:
+        known = sorted(e.name for e in client.search_experiments())
+        shown = known[:20] + (["..."] if len(known) > 20 else [])
+        raise RegistryError(
+            f"name the runs to read: pass `experiment=` (a name or a list of names) and/or "
+            f"`runs=` (run ids); got neither. Experiments at {redact_uri(uri)} "
+            f"({len(known)}): {shown}.")
     ids = []
     for name in names:
         exp = client.get_experiment_by_name(name)
         if exp is None:
-            known = [e.name for e in client.search_experiments()]
-            raise RegistryError(f"no experiment named {name!r} at {redact_uri(uri)}; known: "
-                                f"{known[:20]}.")
+            raise RegistryError(unknown_experiment(client, name, uri))
         ids.append(exp.experiment_id)
     if ids:
         token = None
@@ -146,9 +166,12 @@ def load_runs(experiment: str | Sequence[str] | None = None, *,
     Parameters
     ----------
     experiment : str or sequence of str, optional
-        Experiment name(s); all their runs are read.
+        Experiment name(s); all their runs are read. An unknown name raises
+        :class:`~lightsaber.registry.RegistryError` with close names ("did you mean").
     runs : sequence of str, optional
-        Run ids (added to the experiments' runs).
+        Run ids (added to the experiments' runs). Give ``experiment``, ``runs`` or both:
+        with neither, :class:`~lightsaber.registry.RegistryError` lists the store's
+        experiments (nothing is read silently).
     tracking_uri : str, optional
     include_reports : bool, default False
         Also list the runs that only hold a report (tag ``lightsaber.report``).

@@ -9,7 +9,9 @@
 
 For HTTP serving no lightsaber code is needed: the logged model is an MLflow pyfunc, so
 ``mlflow models serve -m models:/NAME/1 --env-manager local`` serves it (see
-``docs/reports.md``).
+``docs/reports.md``). Loaded there, the model screens each request first
+(:mod:`lightsaber.serving.guard`), so error responses name columns and dtypes and never quote
+the request's ids or values, as MLflow's own messages would.
 
 Examples
 --------

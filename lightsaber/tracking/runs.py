@@ -22,7 +22,7 @@ from lightsaber.tracking.uri import redact_uri
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["TrackedRun"]
+__all__ = ["SPLIT_HASH_TAG", "TrackedRun", "manifest_hash"]
 
 #: Buffered epoch metrics are sent at most this long after the previous send.
 FLUSH_SECONDS = 1.0
@@ -32,6 +32,8 @@ MAX_PENDING_METRICS = 1000
 MANIFEST_FILE = "split_manifest.json"
 CONFIG_FILE = "config.json"
 ENVIRONMENT_FILE = "environment.json"
+#: Run tag holding the sha256 of the logged split manifest (see :meth:`TrackedRun.log_manifest`).
+SPLIT_HASH_TAG = "lightsaber.split_hash"
 
 
 class TrackedRun:
@@ -265,7 +267,13 @@ class TrackedRun:
                 self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def log_manifest(self, manifest: Mapping[str, Any]) -> None:
-        """Log a split manifest: artifact ``split_manifest.json`` + ``split.<part>.n_patients``.
+        """Log a split manifest: its artifact, ``split.<part>.n_patients`` and a hash tag.
+
+        The artifact is ``split_manifest.json``; the tag ``lightsaber.split_hash`` is the
+        sha256 of its text (:func:`manifest_hash`: canonical JSON, sorted keys), so
+        ``sha256sum split_manifest.json`` reproduces it. Two runs share the hash when they were
+        split the same way (strategy, seed, fractions, the same patients in each part, the same
+        outcome rates); :func:`lightsaber.registry.best_run` compares runs of one hash only.
 
         Parameters
         ----------
@@ -274,7 +282,9 @@ class TrackedRun:
             identifiers, never the identifiers. One parameter is logged per entry of its
             ``"splits"`` mapping.
         """
-        self.log_dict(manifest, MANIFEST_FILE)
+        text = dumps(manifest, f"The object for {MANIFEST_FILE!r}")
+        self.log_text(text, MANIFEST_FILE)
+        self.set_tags({SPLIT_HASH_TAG: _sha256(text)})
         parts = manifest.get("splits")
         if isinstance(parts, Mapping):
             self.log_params({f"split.{part}.n_patients": summary.get("n_patients")
@@ -318,6 +328,32 @@ class TrackedRun:
                 f"Could not {action} for run {self.run_id} at "
                 f"{redact_uri(self.tracking_uri)}: {err}"
             ) from err
+
+
+def manifest_hash(manifest: Mapping[str, Any]) -> str:
+    """The sha256 (hex) of a split manifest's canonical JSON: the ``lightsaber.split_hash`` tag.
+
+    Canonical JSON is what :meth:`TrackedRun.log_manifest` writes to ``split_manifest.json``:
+    keys sorted at every level, 2-space indent, a trailing newline, NumPy scalars as numbers.
+    The manifest holds counts, rates and hashes of sorted ids, so the hash reveals no ids.
+
+    Examples
+    --------
+    >>> a = manifest_hash({"seed": 7, "splits": {"test": {"n_patients": 30}}})
+    >>> a == manifest_hash({"splits": {"test": {"n_patients": 30}}, "seed": 7})  # key order
+    True
+    >>> a == manifest_hash({"seed": 3, "splits": {"test": {"n_patients": 30}}})
+    False
+    >>> len(a)
+    64
+    """
+    return _sha256(dumps(manifest, f"The object for {MANIFEST_FILE!r}"))
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _finite(metrics: Mapping[str, Any]) -> Iterator[tuple[str, float]]:
