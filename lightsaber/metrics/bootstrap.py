@@ -23,6 +23,7 @@ on 2 cores, the resampling included).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,34 @@ from lightsaber.metrics.validation import as_survival_target, check_risk
 __all__ = ["BootstrapResult", "PairedBootstrapResult", "bootstrap_ci", "paired_bootstrap"]
 
 
-@dataclass(frozen=True)
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _level(confidence: float) -> str:
+    return f"{confidence * 100:g}%"
+
+
+def _name(metric: str) -> str:
+    return metric if len(metric) <= 60 else metric[:57] + "..."
+
+
+def _html_table(caption: str, rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th style=\"text-align:left\">{html.escape(k)}</th>"
+                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+
+
+def _resamples(n_resamples: int, n_failed: int) -> str:
+    return f"{n_resamples}" + (f" ({n_failed} failed)" if n_failed else "")
+
+
+@dataclass(frozen=True, repr=False)
 class BootstrapResult:
     """A metric with its percentile-bootstrap confidence interval.
+
+    Its ``repr`` (and the table a notebook shows) summarises the interval; the replicates stay
+    in :attr:`replicates`, never printed.
 
     Attributes
     ----------
@@ -79,10 +105,40 @@ class BootstrapResult:
     stratified: bool
     seed: int
 
+    def __repr__(self) -> str:
+        """One line: metric, estimate, interval, resamples (the replicates are not shown).
 
-@dataclass(frozen=True)
+        Examples
+        --------
+        >>> res = BootstrapResult("auc_roc", 0.8123, 0.75, 0.87, 0.95, 0.03,
+        ...                       np.zeros(10_000), 10_000, 0, True, 0)
+        >>> res
+        BootstrapResult(metric='auc_roc', estimate=0.8123, 95% CI [0.75, 0.87], \
+standard_error=0.03, n_resamples=10000, n_failed=0, stratified=True, seed=0)
+        """
+        return (f"BootstrapResult(metric={_name(self.metric)!r}, "
+                f"estimate={_num(self.estimate)}, {_level(self.confidence)} CI "
+                f"[{_num(self.low)}, {_num(self.high)}], "
+                f"standard_error={_num(self.standard_error)}, "
+                f"n_resamples={self.n_resamples}, n_failed={self.n_failed}, "
+                f"stratified={self.stratified}, seed={self.seed})")
+
+    def _repr_html_(self) -> str:
+        return _html_table(f"Bootstrap CI: {_name(self.metric)}", [
+            ("estimate", _num(self.estimate)),
+            (f"{_level(self.confidence)} CI", f"{_num(self.low)} to {_num(self.high)}"),
+            ("standard error", _num(self.standard_error)),
+            ("resamples", _resamples(self.n_resamples, self.n_failed)),
+            ("stratified", str(self.stratified)), ("seed", str(self.seed)),
+        ])
+
+
+@dataclass(frozen=True, repr=False)
 class PairedBootstrapResult:
     """Difference of a metric between two models on the same rows, with its interval.
+
+    Its ``repr`` (and the table a notebook shows) summarises the comparison; the replicates stay
+    in :attr:`replicates`, never printed.
 
     Attributes
     ----------
@@ -122,6 +178,35 @@ class PairedBootstrapResult:
     n_failed: int
     stratified: bool
     seed: int
+
+    def __repr__(self) -> str:
+        """One line: metric, both estimates, the difference and its interval, the p-value.
+
+        Examples
+        --------
+        >>> res = PairedBootstrapResult("c_index", 0.72, 0.68, 0.04, 0.01, 0.07, 0.012, 0.95,
+        ...                             np.zeros(10_000), 10_000, 3, True, 0)
+        >>> res
+        PairedBootstrapResult(metric='c_index', estimate_a=0.72, estimate_b=0.68, \
+difference=0.04, 95% CI [0.01, 0.07], p_value=0.012, n_resamples=10000, n_failed=3, \
+stratified=True, seed=0)
+        """
+        return (f"PairedBootstrapResult(metric={_name(self.metric)!r}, "
+                f"estimate_a={_num(self.estimate_a)}, estimate_b={_num(self.estimate_b)}, "
+                f"difference={_num(self.difference)}, {_level(self.confidence)} CI "
+                f"[{_num(self.low)}, {_num(self.high)}], p_value={_num(self.p_value)}, "
+                f"n_resamples={self.n_resamples}, n_failed={self.n_failed}, "
+                f"stratified={self.stratified}, seed={self.seed})")
+
+    def _repr_html_(self) -> str:
+        return _html_table(f"Paired bootstrap: {_name(self.metric)} (a - b)", [
+            ("estimate a", _num(self.estimate_a)), ("estimate b", _num(self.estimate_b)),
+            ("difference", _num(self.difference)),
+            (f"{_level(self.confidence)} CI", f"{_num(self.low)} to {_num(self.high)}"),
+            ("p-value", _num(self.p_value)),
+            ("resamples", _resamples(self.n_resamples, self.n_failed)),
+            ("stratified", str(self.stratified)), ("seed", str(self.seed)),
+        ])
 
 
 def _resolve(metric: str | Metric | Callable[..., float], task: str | None):

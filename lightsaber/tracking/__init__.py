@@ -18,14 +18,18 @@ from lightsaber.tracking.environment import environment_info
 from lightsaber.tracking.errors import TrackingError
 from lightsaber.tracking.lifecycle import tracked_run
 from lightsaber.tracking.params import flatten_params
-from lightsaber.tracking.runs import TrackedRun
+from lightsaber.tracking.quiet import quiet_artifact_downloads
+from lightsaber.tracking.runs import SPLIT_HASH_TAG, TrackedRun, manifest_hash
 from lightsaber.tracking.uri import resolve_tracking_uri
 
 __all__ = [
+    "SPLIT_HASH_TAG",
     "TrackedRun",
     "TrackingError",
     "environment_info",
     "flatten_params",
+    "manifest_hash",
+    "quiet_artifact_downloads",
     "resolve_tracking_uri",
     "tracked_run",
 ]

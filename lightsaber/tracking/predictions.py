@@ -80,7 +80,8 @@ def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
 
 
 def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapping[str, Any],
-                    *, metrics: Sequence[str] | None = None) -> None:
+                    *, metrics: Sequence[str] | None = None,
+                    grid: Sequence[float] | None = None, classes: Any = None) -> None:
     """Write each split's predictions and outcomes to ``predictions/<split>.npz``.
 
     Parameters
@@ -96,9 +97,17 @@ def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapp
     metrics : sequence of str, optional
         The metric names the run asked for (``None``: the task's defaults), recorded so that
         :meth:`LoggedPredictions.evaluate` recomputes the same set.
+    grid : sequence of float, optional
+        Survival: the evaluation grid the metrics used (recorded so they can be recomputed
+        exactly, whether it came from ``times=`` or the default).
+    classes : array-like, optional
+        Classification: the model's classes (the probability columns), recorded for the
+        multi-class metrics of a split that lacks one.
     """
     index: dict[str, Any] = {"format": FORMAT_VERSION, "task": task, "key": "split_position",
-                             "metrics": list(metrics) if metrics else None, "splits": {}}
+                             "metrics": list(metrics) if metrics else None, "splits": {},
+                             "grid": None if grid is None else [float(t) for t in grid],
+                             "classes": None if classes is None else np.asarray(classes).tolist()}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / PREDICTIONS_DIR
         folder.mkdir()
@@ -124,12 +133,18 @@ class LoggedPredictions:
         ``{split: {field: ndarray}}``, rows in split-manifest order.
     metrics : list of str or None
         Metric names the run requested (``None``: the task's defaults).
+    grid : list of float or None
+        Survival: the evaluation grid of the run's metrics.
+    classes : list or None
+        Classification: the model's classes.
     """
 
     run_id: str
     task: str
     arrays: dict[str, dict[str, np.ndarray]]
     metrics: list[str] | None = None
+    grid: list[float] | None = None
+    classes: list[Any] | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -189,7 +204,11 @@ class LoggedPredictions:
         from lightsaber.training.evaluate import time_grid
 
         y_train = self.target("train")
-        return {"y_train": y_train, "grid": time_grid(y_train)}
+        # The grid ls.fit used (times= or its default); runs logged before it was recorded
+        # used the default.
+        return {"y_train": y_train,
+                "grid": np.asarray(self.grid, dtype=float) if self.grid is not None
+                else time_grid(y_train)}
 
     def evaluate(self, split: str, metrics: Sequence[str] | None = None) -> dict[str, float]:
         """Recompute registry metrics of one split exactly as ``ls.fit`` computed them.
@@ -212,7 +231,7 @@ class LoggedPredictions:
 
         names = list(metrics) if metrics else self.metrics
         return evaluate_split(self.task, self.target(split), self.prediction(split),
-                              metrics=names, **self._context())
+                              metrics=names, classes=self.classes, **self._context())
 
     def metric_context(self, split: str, metric: str) -> dict[str, Any]:
         """Keyword context ``ls.fit`` passed to ``metric`` on ``split`` (``y_train``, ...)."""
@@ -221,11 +240,9 @@ class LoggedPredictions:
         ctx = self._context()
         if not ctx:
             return {}
-        y, y_train, grid = self.target(split), ctx["y_train"], ctx["grid"]
-        inside = grid[(grid >= y["time"].min()) & (grid < y["time"].max())]
-        full = {"y_train": y_train,
-                "times": np.quantile(inside, [0.25, 0.5, 0.75]) if inside.size else None,
-                "horizon": float(np.median(y_train["time"][y_train["event"]]))}
+        from lightsaber.training.evaluate import survival_context
+
+        full = survival_context(self.target(split), ctx["y_train"], ctx["grid"])
         wanted = get_metric(metric)
         return {k: v for k, v in full.items()
                 if v is not None and k in (*wanted.requires, *wanted.options)}
@@ -252,19 +269,22 @@ def download_tree(client: Any, run_id: str, path: str, dst: str | Path) -> Path:
     """Download a run's artifact folder file by file into ``dst``; returns the local folder.
 
     The same files as ``client.download_artifacts(run_id, path, dst)``, without MLflow's
-    per-folder progress bar on stderr.
+    progress bars on stderr (:func:`~lightsaber.tracking.quiet.quiet_artifact_downloads`).
     """
+    from lightsaber.tracking.quiet import quiet_artifact_downloads
+
     root = Path(dst) / path
     root.mkdir(parents=True, exist_ok=True)
     stack = [path]
-    while stack:
-        for item in client.list_artifacts(run_id, stack.pop()):
-            if item.is_dir:
-                (Path(dst) / item.path).mkdir(parents=True, exist_ok=True)
-                stack.append(item.path)
-            else:
-                client.download_artifacts(run_id, item.path,
-                                          str((Path(dst) / item.path).parent))
+    with quiet_artifact_downloads():
+        while stack:
+            for item in client.list_artifacts(run_id, stack.pop()):
+                if item.is_dir:
+                    (Path(dst) / item.path).mkdir(parents=True, exist_ok=True)
+                    stack.append(item.path)
+                else:
+                    client.download_artifacts(run_id, item.path,
+                                              str((Path(dst) / item.path).parent))
     return root
 
 
@@ -305,4 +325,5 @@ def load_predictions(run_id: str, *, tracking_uri: str | None = None) -> LoggedP
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 arrays[split] = {k: npz[k] for k in npz.files}
     return LoggedPredictions(run_id=run_id, task=index["task"], arrays=arrays,
-                             metrics=index.get("metrics"))
+                             metrics=index.get("metrics"), grid=index.get("grid"),
+                             classes=index.get("classes"))

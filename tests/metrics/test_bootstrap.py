@@ -130,3 +130,44 @@ def test_bad_settings():
         bootstrap_ci(lambda y, p: 0.5, (event, time), risk)
     with pytest.raises(MetricError, match="evaluates 'survival', not 'classification'"):
         bootstrap_ci("c_index", (event, time), risk, task="classification")
+
+
+def test_repr_is_short_and_never_lists_the_replicates():
+    event, time, risk = _survival(n=200)
+    res = bootstrap_ci("c_index", (event, time), risk, n_resamples=10_000, seed=0)
+    text = repr(res)
+    assert len(text) < 1000 and "\n" not in text
+    assert text.startswith("BootstrapResult(metric='c_index', estimate=")
+    assert f"95% CI [{res.low:.4g}, {res.high:.4g}]" in text
+    assert "n_resamples=10000" in text and "n_failed=0" in text
+    assert text.count(",") == 8  # eight fields (one in the CI), no array
+    assert res.replicates.shape == (10_000,)  # still there, only not printed
+    page = res._repr_html_()
+    assert page.startswith("<table>") and page.endswith("</table>") and len(page) < 1000
+    assert "95% CI" in page and f"{res.estimate:.4g}" in page and "10000" in page
+
+
+def test_paired_repr_and_html_are_short_and_escaped():
+    rng = np.random.default_rng(4)
+    y = rng.random(300) < 0.3
+    a = np.clip(0.3 + 0.4 * (y - 0.3) + rng.normal(0, 0.2, 300), 0, 1)
+    b = rng.random(300)
+    res = paired_bootstrap("auc_roc", y, a, b, n_resamples=10_000, seed=1, confidence=0.9)
+    text = repr(res)
+    assert len(text) < 1000 and text.startswith("PairedBootstrapResult(metric='auc_roc'")
+    for part in (f"estimate_a={res.estimate_a:.4g}", f"estimate_b={res.estimate_b:.4g}",
+                 f"difference={res.difference:.4g}", "90% CI", f"p_value={res.p_value:.4g}",
+                 "n_resamples=10000", f"n_failed={res.n_failed}"):
+        assert part in text
+    assert res.replicates.shape[0] == 10_000 - res.n_failed
+
+    def odd(y_true, proba):  # a metric whose name needs escaping in HTML
+        return roc_auc(y_true, proba)
+
+    odd.__name__ = "<auc & co>"
+    res = paired_bootstrap(odd, y, a, b, n_resamples=50, seed=1, task="classification",
+                           confidence=0.975)
+    page = res._repr_html_()
+    assert "&lt;auc &amp; co&gt;" in page and "<auc" not in page
+    assert "97.5% CI" in page and len(page) < 1000
+    assert "97.5% CI" in repr(res)
