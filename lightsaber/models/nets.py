@@ -94,11 +94,15 @@ def _accepts(module: Any, name: str) -> bool:
     return name in inspect.signature(module.__init__).parameters
 
 
-def _check_keywords(target: Any, names: Sequence[str], prefix: str, what: str) -> None:
+def _check_keywords(target: Any, names: Sequence[str], prefix: str, what: str, *,
+                    skip: int = 0, alternative: str = "") -> None:
     """Raise :class:`ConfigurationError` for keyword ``names`` that ``target`` cannot take.
 
-    Done before training, so a misspelt ``module__*`` or ``loss_options`` key fails at once
-    with its name instead of as a ``TypeError`` from inside skorch or the first batch.
+    Done before training, so a misspelt ``module__*``, ``loss__*`` or ``loss_options`` key
+    fails at once with its name instead of as a ``TypeError`` from inside skorch or the first
+    batch. ``skip`` leading positional parameters are supplied by the caller (a loss's
+    prediction, duration and event), so they are not offered as options; ``alternative`` is
+    appended to the message (the other spelling of the same option).
     """
     import difflib
 
@@ -106,19 +110,22 @@ def _check_keywords(target: Any, names: Sequence[str], prefix: str, what: str) -
         signature = inspect.signature(target.__init__ if isinstance(target, type) else target)
     except (TypeError, ValueError):
         return  # a builtin or C callable: nothing to check against
-    parameters = signature.parameters.values()
+    parameters = [p for p in signature.parameters.values() if p.name != "self"]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return
-    accepted = [p.name for p in parameters
-                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              inspect.Parameter.KEYWORD_ONLY)]
+    positional = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                      inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    supplied = {p.name for p in positional[:skip]}
+    accepted = [p.name for p in parameters if p.name not in supplied
+                and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               inspect.Parameter.KEYWORD_ONLY)]
     for name in names:
         if name not in accepted:
             close = difflib.get_close_matches(name, accepted, n=1)
             hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
             raise ConfigurationError(
                 f"'{prefix}{name}' is not an argument of {what} "
-                f"(accepted: {', '.join(a for a in accepted if a != 'self')}).{hint}")
+                f"(accepted: {', '.join(accepted) or 'none'}).{hint}{alternative}")
 
 
 def _resolve_device(device: str | None) -> str:
@@ -160,6 +167,30 @@ class _LightsaberNet(NeuralNet):
         self.progress = progress
 
     # ------------------------------------------------------------------ parameters
+    #: Prefixes of ``<prefix>__<name>`` arguments that the class routes and checks itself
+    #: (``SurvivalNet``: ``loss__*``); skorch's own name check leaves them alone.
+    _routed_prefixes: tuple[str, ...] = ()
+
+    def _validate_params(self) -> None:
+        """Check argument names as skorch does, except the prefixes this class routes itself.
+
+        skorch's ``ValueError`` (a misspelt or unknown argument) is raised again as
+        :class:`ConfigurationError`, which is still a ``ValueError``.
+        """
+        saved = self._params_to_validate
+        self._params_to_validate = {key for key in saved
+                                    if key.split("__", 1)[0] not in self._routed_prefixes}
+        try:
+            super()._validate_params()
+        except ValueError as exc:
+            hint = ""
+            if any(key.startswith("loss__") for key in self._params_to_validate):
+                hint = (f" {type(self).__name__} has no `loss`: its loss is skorch's criterion "
+                        "(criterion=<nn.Module class>, criterion__<name>=...).")
+            raise ConfigurationError(f"{type(self).__name__}: {exc}{hint}") from None
+        finally:
+            self._params_to_validate = saved
+
     def _check_params(self) -> None:
         def positive_int(name: str, value: Any, allow_none: bool = False) -> None:
             if value is None and allow_none:
@@ -457,6 +488,12 @@ class ClassifierNet(_LightsaberNet):
             self.criterion_ = self.initialized_instance(self.criterion,
                                                         self.get_params_for("criterion"))
             return self
+        ignored = sorted(self.get_params_for("criterion"))
+        if ignored:
+            raise ConfigurationError(
+                f"{', '.join('criterion__' + k for k in ignored)} set, but criterion=None: the "
+                "default loss (BCE / cross-entropy) takes no options; weight classes with "
+                "class_weight=, or pass criterion=<nn.Module class> for those options to apply.")
         weights = self._class_weights()
         if len(self.classes_) == 2:
             pos_weight = None if weights is None else (weights[1] / weights[0]).reshape(1)
@@ -510,7 +547,11 @@ class SurvivalNet(_LightsaberNet):
         A name from :data:`lightsaber.losses.LOSSES` (``"cox_efron"``, ``"deephit"``,
         ``"weibull_aft"`` ...) or any ``loss(prediction, duration, event, **loss_options)``.
     loss_options : dict, optional
-        Extra keyword arguments for ``loss``.
+        Extra keyword arguments for ``loss``, e.g. ``{"alpha": 0.2, "sigma": 0.1}`` for
+        ``"deephit"``. skorch's spelling works too: ``loss__sigma=0.1`` is the same as
+        ``loss_options={"sigma": 0.1}`` (and is what a tuning space names, as ``module__*``).
+        Each option is given once, one way or the other; names the loss does not take raise
+        :class:`ConfigurationError` when fitting starts.
     output : {"risk", "logistic_hazard", "pmf", "mtlr", "weibull"}, optional
         How to read the network's output. Default: from the registered loss (``"risk"`` for a
         custom callable). Set it when a custom loss uses a discrete-time or Weibull output.
@@ -539,9 +580,12 @@ class SurvivalNet(_LightsaberNet):
     >>> hazard = SurvivalNet(MLP, loss="logistic_hazard", cuts=10, max_epochs=5).fit(X, y)
     >>> hazard.predict_survival_matrix(X[:2], [0.5, 1.0]).shape
     (2, 2)
+    >>> SurvivalNet(MLP, loss="deephit", loss__sigma=0.5).get_params()["loss__sigma"]
+    0.5
     """
 
     _task = "survival"
+    _routed_prefixes = ("loss",)
 
     def __init__(self, module: type[nn.Module] | nn.Module, *,
                  loss: str | Callable[..., torch.Tensor] = cox_ph_loss,
@@ -557,6 +601,43 @@ class SurvivalNet(_LightsaberNet):
         self.baseline = baseline
 
     # ------------------------------------------------------------------ loss and output
+    def set_params(self, **kwargs: Any) -> SurvivalNet:
+        """Set parameters (scikit-learn's protocol); ``loss__<name>`` sets a loss option.
+
+        skorch treats an unknown ``<prefix>__<name>`` as a component it cannot re-initialise,
+        so ``loss__*`` keys are stored here and the loss is rebuilt on an initialised net.
+        """
+        options = {key: value for key, value in kwargs.items() if key.startswith("loss__")}
+        super().set_params(**{key: value for key, value in kwargs.items()
+                              if key not in options})
+        for key, value in options.items():
+            setattr(self, key, value)
+        if options and getattr(self, "initialized_", False):
+            reason = self._format_reinit_msg("criterion", options)
+            self._initialize_criterion(reason=reason)
+            self._initialize_optimizer(reason=self._format_reinit_msg(
+                "optimizer", triggered_directly=False))
+        return self
+
+    def _loss_name(self) -> str:
+        if isinstance(self.loss, str):
+            return repr(self.loss)
+        return getattr(self.loss, "__name__", None) or getattr(
+            self.loss, "name", None) or type(self.loss).__name__
+
+    def _loss_options(self) -> dict[str, Any]:
+        """``loss_options`` merged with the ``loss__<name>`` arguments; a key set twice raises."""
+        options = dict(self.loss_options or {})
+        prefixed = self.get_params_for("loss")
+        both = sorted(set(options) & set(prefixed))
+        if both:
+            raise ConfigurationError(
+                f"loss option {both[0]!r} is set twice: loss__{both[0]}="
+                f"{prefixed[both[0]]!r} and loss_options[{both[0]!r}]={options[both[0]]!r} "
+                f"(loss {self._loss_name()}). Give each option once, either as "
+                f"loss__{both[0]}=... or in loss_options={{...}}.")
+        return {**options, **prefixed}
+
     def _loss_spec(self) -> Any:
         if isinstance(self.loss, str):
             from lightsaber.losses import get_loss
@@ -631,10 +712,15 @@ class SurvivalNet(_LightsaberNet):
         """Build the loss."""
         spec = self._loss_spec()
         function = spec.function if spec is not None else self.loss
-        _check_keywords(function, list(dict(self.loss_options or {})), "loss_options.",
-                        f"loss {getattr(function, '__name__', type(function).__name__)}")
-        self.criterion_ = LossFunction(spec if spec is not None else self.loss,
-                                       **dict(self.loss_options or {}))
+        options = self._loss_options()
+        what = f"loss {self._loss_name()}"
+        # The loss is called as fn(prediction, duration, event, **options).
+        _check_keywords(function, list(dict(self.loss_options or {})), "loss_options.", what,
+                        skip=3, alternative=" The same options can be given as loss__<name>=.")
+        _check_keywords(function, list(self.get_params_for("loss")), "loss__", what, skip=3,
+                        alternative=" loss__<name>=value is the same as "
+                                    "loss_options={'<name>': value}.")
+        self.criterion_ = LossFunction(spec if spec is not None else self.loss, **options)
         return self
 
     def get_loss(self, y_pred: torch.Tensor, y_true: torch.Tensor, X: Any = None,
