@@ -31,6 +31,8 @@ from lightsaber.reports.figures import (
     survival_figures,
 )
 from lightsaber.reports.runs import PARENT_TAG, ROLE_TAG, run_role, search_runs
+from lightsaber.tuning.analysis import REFIT_RUN as REFIT_RUN_TAG
+from lightsaber.tuning.analysis import SUPERSEDED as SUPERSEDED_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -287,10 +289,14 @@ def _tuning(studies: list[MlflowRun], children: dict[str, list[MlflowRun]],
         if not table.empty and table["value"].notna().any():
             best = table.loc[table["value"].idxmax() if greater else table["value"].idxmin()]
             info.append(("Best trial", f"{int(best['trial'])} ({_fmt(best['value'])})"))
-        refits = [r for r in kids if r.data.tags.get(ROLE_TAG) == "refit"]
-        for refit in refits:
-            info.append(("Refit of the best", f'<a href="#run-{refit.info.run_id}">'
-                                              f"{_e(_label(refit))}</a>"))
+        current = study.data.tags.get(REFIT_RUN_TAG)
+        for refit in [r for r in kids if r.data.tags.get(ROLE_TAG) == "refit"]:
+            # an extended study refits its new best: earlier refits are superseded
+            superseded = refit.data.tags.get(SUPERSEDED_TAG) or (
+                current is not None and refit.info.run_id != current)
+            label = "Earlier refit (superseded)" if superseded else "Refit of the best"
+            info.append((label, f'<a href="#run-{refit.info.run_id}">'
+                                f"{_e(_label(refit))}</a>"))
         parts.append(_pairs(info))
         if not table.empty:
             shown = ["trial", "status", "value",

@@ -78,6 +78,15 @@ def test_extending_a_study_refits_the_new_best_and_says_which_refit_is_current(d
     assert third.test_metrics == pytest.approx(second.test_metrics)
     assert len(_refits(store_uri, second.run_id)) == 2
 
+    from lightsaber.reports import write_report
+
+    page = write_report(store_uri.replace("sqlite:///", "").replace("mlflow.db", "r.html"),
+                        runs=[second.run_id], tracking_uri=store_uri).read_text()
+    assert page.count("Refit of the best") == 1 and page.count("Earlier refit (superseded)") == 1
+    after = page[page.index("Refit of the best"):][:300]
+    assert f'href="#run-{second.refit_run_id}"' in after
+    assert f'href="#run-{first.refit_run_id}"' in page[page.index("Earlier refit"):][:300]
+
     text = repr(third)
     assert len(text) < 1000
     assert "extend" in text and f"{third.best_value:.4g}" in text and "6 ok, 0 failed" in text
