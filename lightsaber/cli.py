@@ -14,6 +14,7 @@ import importlib
 import json
 import sys
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    import warnings
-
     from lightsaber import registry
 
     if args.run_id:
@@ -453,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "items") or any(item.startswith("-") for item in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.items = [*args.items, *extra]
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning(previous)
     try:
         return args.handler(args)
     except LightsaberError as exc:
@@ -468,6 +469,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(exc) if isinstance(exc, RunFailure) else f"{type(exc).__name__}: {exc}"
         print(f"lightsaber: run failed: {text} (use --debug for details)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = previous
+
+
+def _show_warning(previous: Any) -> Any:
+    """Show lightsaber's warnings as ``lightsaber: warning: ...`` lines, others unchanged.
+
+    A command's warnings are about the user's data or settings, not about a line of code: the
+    file and line Python would print are those of the ``lightsaber`` script itself.
+    """
+    from lightsaber.exceptions import LightsaberWarning
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, LightsaberWarning):
+            _warn(str(message))
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -97,9 +97,10 @@ def _train(cohort, splits, progress: bool) -> dict:
     print(f"  tracking in {resolve_tracking_uri()} (experiment 'lightsaber-demo')")
     for name, (model, pre) in models.items():
         t0 = time.perf_counter()
-        run = fit(model, cohort, splits, preprocessor=pre, early_stopping=5,
-                  monitor="auc_roc" if isinstance(model, ClassifierNet) else None,
-                  experiment="lightsaber-demo", progress=progress)
+        net = isinstance(model, ClassifierNet)  # only the net has epochs to stop early
+        run = fit(model, cohort, splits, preprocessor=pre, early_stopping=5 if net else None,
+                  monitor="auc_roc" if net else None, experiment="lightsaber-demo",
+                  progress=progress)
         test = run.metrics["test"]
         print(f"  {name}: test AUC-ROC {test['auc_roc']:.3f}, AUC-PR {test['auc_pr']:.3f}, "
               f"Brier {test['brier']:.3f} ({time.perf_counter() - t0:.1f} s, run {run.run_id})")

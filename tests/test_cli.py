@@ -78,6 +78,26 @@ def test_init_then_fit_in_an_empty_directory(tmp_path, monkeypatch, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_lightsaber_warnings_print_as_one_line_and_are_tagged(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["init"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest: shown, not raised
+        assert main(["fit", "experiment.yaml", "--no-progress", "trainer.early_stopping=5",
+                     "tracking.log_model=false"]) == 0
+    err = capsys.readouterr().err
+    assert "lightsaber: warning: early_stopping=5 has no effect on LogisticRegression" in err
+    assert "sys.exit(main())" not in err and "IgnoredArgumentWarning" not in err
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.search_runs([client.get_experiment_by_name("mortality").experiment_id])[0]
+    assert "early_stopping=5" in run.data.tags["lightsaber.warning.ignored_argument"]
+
+
 @pytest.mark.slow
 def test_fit_report_register_predict_from_the_command_line(tmp_path, monkeypatch, capsys):
     import pandas as pd
