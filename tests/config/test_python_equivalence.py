@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -74,3 +76,32 @@ def test_survival_recalibration_at_configured_horizons(tmp_path):
     assert experiment.fit_kwargs()["calibrate"].horizons == [365.0, 730.0]
     run = run_fit(experiment, track=False, progress=False)
     assert "uncalibrated_ibs" in run.metrics["test"]
+
+
+def test_evaluation_times_and_label_coding_in_yaml(tmp_path):
+    from lightsaber.config import ConfigError
+
+    config = {"data": WHAS, "split": {"seed": 3},
+              "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis", "alpha": 0.1},
+              "evaluation": {"times": [180.0, 365.0, 730.0]}, "metrics": ["ibs"]}
+    experiment = prepare(load_config(write_config(tmp_path, config)))
+    assert experiment.fit_kwargs()["times"] == [180.0, 365.0, 730.0]
+    run = run_fit(experiment, track=False, progress=False)
+    assert run.time_grid.tolist() == [180.0, 365.0, 730.0]
+    with pytest.raises(ConfigError, match="evaluation.times"):
+        load_config(write_config(tmp_path, {**config, "evaluation": {"times": [365.0, 180.0]}}))
+    sample = {"_target_": "lightsaber.datasets.load_sample_mortality", "n_patients": 200}
+    with pytest.raises(ConfigError, match="evaluation.times"):
+        prepare(load_config(write_config(tmp_path, {
+            "data": sample, "model": {"_target_": "sklearn.linear_model.LogisticRegression"},
+            "task": "classification", "evaluation": {"times": [1.0, 2.0]}})))
+    frame = pd.DataFrame({"pid": range(60), "x": np.arange(60) % 7,
+                          "outcome": np.where(np.arange(60) % 3 == 0, "died", "alive")})
+    frame.to_csv(tmp_path / "cohort.csv", index=False)
+    data = {"static": str(tmp_path / "cohort.csv"), "id": "pid", "label": "outcome"}
+    model = {"_target_": "sklearn.linear_model.LogisticRegression"}
+    with pytest.raises(ConfigError, match="holds text.*positive="):
+        prepare(load_config(write_config(tmp_path, {"data": data, "model": model})))
+    coded = prepare(load_config(write_config(tmp_path, {"data": {**data, "positive": "died"},
+                                                         "model": model})))
+    assert coded.cohort.y_label.sum() == 20
