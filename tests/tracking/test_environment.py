@@ -12,7 +12,14 @@ import lightsaber
 import lightsaber.tracking.environment as env_module
 from lightsaber.tracking import environment_info, tracked_run
 
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+@pytest.fixture
+def git_available() -> None:
+    """git is a requirement of the suite (CI runs in a fresh clone): missing, it is a failure."""
+    assert shutil.which("git") is not None, "git is not installed: apt-get install git"
+
+
+needs_git = pytest.mark.usefixtures("git_available")
 
 
 def test_environment_info_names_python_platform_and_versions():
