@@ -159,7 +159,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     pipeline = _running(_logged_pipeline, uri, args.run)
     parts = exp.splits.cohorts(exp.cohort)
     y_train = parts["train"].target(exp.task)
-    grid = time_grid(y_train) if exp.task == "survival" else None
+    import numpy as np
+
+    grid = None
+    if exp.task == "survival":  # the grid the run was evaluated on (evaluation.times or default)
+        times = exp.config.evaluation.times
+        grid = np.asarray(times, dtype=float) if times is not None else time_grid(y_train)
     results = {}
     for split in args.split:
         if split not in parts:
@@ -169,7 +174,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if exp.task == "survival":
             prediction = survival_prediction(pipeline.model, X, prediction, grid)
         results[split] = _running(evaluate_split, exp.task, parts[split].target(exp.task),
-                                  prediction, metrics=exp.metrics, y_train=y_train, grid=grid)
+                                  prediction, metrics=exp.metrics, y_train=y_train, grid=grid,
+                                  classes=getattr(pipeline.model, "classes_", None))
     print(f"evaluated run {args.run} ({exp.task})")
     _print_metrics(results, args.split)
     return 0

@@ -169,3 +169,22 @@ def test_register_without_a_run_or_a_selection_is_a_usage_error(capsys):
     assert main(["register", "--name", "mortality", "--experiment", "mortality"]) == 2
     err = capsys.readouterr().err
     assert "--run RUN_ID, or --experiment and --metric" in err and "Traceback" not in err
+
+
+def test_evaluate_uses_the_runs_evaluation_grid(tmp_path, monkeypatch, capsys):
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = {"data": {"_target_": "lightsaber.datasets.load_sksurv", "name": "whas500"},
+              "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis", "alpha": 0.1},
+              "evaluation": {"times": [180.0, 365.0, 730.0]}, "metrics": ["ibs"],
+              "tracking": {"experiment": "grid", "log_model": True}}
+    (tmp_path / "experiment.yaml").write_text(yaml.safe_dump(config))
+    assert main(["fit", "experiment.yaml", "--no-progress"]) == 0
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.search_runs([client.get_experiment_by_name("grid").experiment_id])[0]
+    capsys.readouterr()
+    assert main(["evaluate", "--run", run.info.run_id, "--no-progress"]) == 0
+    assert f"ibs {run.data.metrics['test_ibs']:.4f}" in capsys.readouterr().out

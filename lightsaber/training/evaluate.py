@@ -217,11 +217,7 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
                   if v is not None and k in (*metric.requires, *metric.options)}
         try:
             out.metrics.update(evaluate(task, y, prediction, metrics=[name], **wanted))
-        except MetricError as err:
-            if metrics:
-                raise
-            out.skipped[name] = _reason(err)
-        except ValueError as err:  # scikit-learn's own refusal (e.g. one class present)
+        except (MetricError, ValueError) as err:  # ValueError: scikit-learn's own refusal
             if metrics:
                 raise
             out.skipped[name] = _reason(err)
