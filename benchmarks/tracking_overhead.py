@@ -61,8 +61,8 @@ def child(mode: str, uri: str) -> dict[str, float]:
         start = time.perf_counter()
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  (MLflow's lazy import)
 
+        import lightsaber.serving.pyfunc as pyfunc
         import lightsaber.tracking  # noqa: F401  (imports MLflow)
-        import lightsaber.training.pyfunc as pyfunc
 
         import_s = time.perf_counter() - start
         if mode == "before":  # no stated requirements: MLflow infers them, as before issue 15

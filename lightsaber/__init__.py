@@ -16,15 +16,15 @@ Examples
 import importlib
 from typing import Any
 
-from lightsaber import datasets
-from lightsaber.data import Cohort, Preprocessor, SequencePreprocessor, Splits
+from lightsaber import _moved
+from lightsaber._version import __version__
+from lightsaber.data import Cohort, Preprocessor, SequencePreprocessor, Splits, datasets
 from lightsaber.exceptions import LightsaberError
 from lightsaber.training.fit import Run, fit
 
-__version__ = "0.1.0"
+_moved.install()  # old module paths (pickled models, YAML _target_) keep resolving
 
-_LAZY = ("losses", "metrics", "models", "registry", "reports", "serving", "tracking",
-         "tuning")
+_LAZY = ("losses", "metrics", "models", "reports", "serving", "tracking", "tuning")
 
 __all__ = [
     "Cohort",
@@ -39,7 +39,6 @@ __all__ = [
     "losses",
     "metrics",
     "models",
-    "registry",
     "reports",
     "serving",
     "tracking",
@@ -50,6 +49,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        return importlib.import_module(f"lightsaber.{name}")
+    if f"lightsaber.{name}" in _moved.MOVED:  # ls.registry: moved, with a DeprecationWarning
         return importlib.import_module(f"lightsaber.{name}")
     if name == "tune":  # ls.tune: imported on first use, like the sub-packages
         return importlib.import_module("lightsaber.tuning").tune

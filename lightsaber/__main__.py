@@ -1,7 +1,8 @@
-"""``python -m lightsaber`` runs the CLI."""
+"""``python -m lightsaber`` runs the CLI (importing this module does nothing)."""
 
 import sys
 
 from lightsaber.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

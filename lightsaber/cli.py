@@ -49,7 +49,8 @@ def _split_items(items: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _prepare(args: argparse.Namespace, extra: Sequence[str] = ()) -> Any:
-    from lightsaber.config import ConfigError, load_config, prepare
+    from lightsaber.config import load_config, prepare
+    from lightsaber.exceptions import ConfigError
 
     files, overrides = _split_items(args.items)
     if not files:
@@ -67,8 +68,7 @@ def _progress(args: argparse.Namespace, total: int, desc: str) -> Any:
 
 def _running(step: Any, *a: Any, **kw: Any) -> Any:
     """Call ``step``; any error is a run failure (the config was valid)."""
-    from lightsaber.config import ConfigError
-    from lightsaber.exceptions import CohortError
+    from lightsaber.exceptions import CohortError, ConfigError
 
     try:
         return step(*a, **kw)
@@ -130,7 +130,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _run_config(client: Any, run_id: str) -> dict[str, Any]:
-    from lightsaber.config import ConfigError
+    from lightsaber.exceptions import ConfigError
 
     try:
         client.get_run(run_id)
@@ -147,12 +147,13 @@ def _run_config(client: Any, run_id: str) -> dict[str, Any]:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from lightsaber.config import load_config, prepare
+    from lightsaber.metrics.split_scores import evaluate_split, time_grid
+    from lightsaber.models.protocol import survival_prediction
     from lightsaber.tracking import resolve_tracking_uri
-    from lightsaber.tracking.lifecycle import _client
-    from lightsaber.training.evaluate import evaluate_split, survival_prediction, time_grid
+    from lightsaber.tracking.client import open_client
 
     uri = resolve_tracking_uri(args.tracking_uri)
-    client = _client(uri)
+    client = open_client(uri)
     files, overrides = _split_items(args.items)
     sources = files or [_run_config(client, args.run)]
     exp = prepare(load_config(*sources, overrides=overrides))
@@ -184,16 +185,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _logged_pipeline(uri: str, run_id: str) -> Any:
     import mlflow.pyfunc
 
-    from lightsaber.tracking.lifecycle import _client
+    from lightsaber.tracking.client import open_client
 
-    client = _client(uri)
+    client = open_client(uri)
     with tempfile.TemporaryDirectory() as tmp:
         path = client.download_artifacts(run_id, "model", tmp)
         return mlflow.pyfunc.load_model(path).unwrap_python_model().pipeline
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from lightsaber.config import ConfigError
+    from lightsaber.exceptions import ConfigError
 
     tuning = _optional("lightsaber.tuning", "tuning (`lightsaber tune`)")
     exp = _prepare(args, _overrides_for(args))
@@ -236,7 +237,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from lightsaber import registry
+    from lightsaber.tracking import model_registry as registry
 
     if args.run_id:
         version = _running(registry.register_run, args.run_id, args.name,
@@ -267,13 +268,13 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     from lightsaber.config import load_config, prepare, run_fit
     from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
-    from lightsaber.registry import REPRODUCES_TAG
     from lightsaber.tracking import resolve_tracking_uri
-    from lightsaber.tracking.lifecycle import _client
+    from lightsaber.tracking.client import open_client
+    from lightsaber.tracking.model_registry import REPRODUCES_TAG
     from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
     uri = resolve_tracking_uri(args.tracking_uri)
-    client = _client(uri)
+    client = open_client(uri)
     config = _run_config(client, args.run_id)
     exp = prepare(load_config(config, overrides=[f"tracking.tracking_uri={uri}"]))
     logged = client.get_run(args.run_id).data

@@ -177,7 +177,7 @@ def test_evaluate_uses_the_runs_evaluation_grid(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    config = {"data": {"_target_": "lightsaber.datasets.load_sksurv", "name": "whas500"},
+    config = {"data": {"_target_": "lightsaber.data.datasets.load_sksurv", "name": "whas500"},
               "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis", "alpha": 0.1},
               "evaluation": {"times": [180.0, 365.0, 730.0]}, "metrics": ["ibs"],
               "tracking": {"experiment": "grid", "log_model": True}}

@@ -22,7 +22,7 @@ NEEDS = {
     "02_in_hospital_mortality": (),
     "03_bring_your_own_model": (),
     "04_tuning_and_ablation": ("lightsaber.tuning",),
-    "05_reports_and_deployment": ("lightsaber.reports", "lightsaber.registry",
+    "05_reports_and_deployment": ("lightsaber.reports", "lightsaber.tracking.model_registry",
                                   "lightsaber.serving"),
 }
 #: seconds a single cell may run before the notebook fails.

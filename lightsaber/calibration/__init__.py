@@ -36,7 +36,6 @@ from lightsaber.calibration.assessment import (
     assess_survival_calibration,
 )
 from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCalibrator
-from lightsaber.calibration.errors import CalibrationError
 from lightsaber.calibration.horizon import horizon_outcomes
 from lightsaber.calibration.scores import model_scores
 from lightsaber.calibration.survival import (
@@ -44,6 +43,7 @@ from lightsaber.calibration.survival import (
     SurvivalRecalibrator,
     model_survival,
 )
+from lightsaber.exceptions import CalibrationError
 
 __all__ = [
     "CLASSIFIER_METHODS",

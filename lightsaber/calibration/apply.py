@@ -3,7 +3,7 @@
 ``ls.fit(..., calibrate=...)`` calls :func:`calibrate_fitted` after the model is trained and its
 uncalibrated metrics are computed. The calibrator is fitted on the cohort's ``calibration``
 split when there is one, else on ``val``, and **never on test**; it is attached to the
-:class:`~lightsaber.training.pipeline.FittedPipeline`, so ``run.pipeline.predict``, the logged
+:class:`~lightsaber.serving.pipeline.FittedPipeline`, so ``run.pipeline.predict``, the logged
 pyfunc model and ``run.predictions`` are calibrated. Each split's metrics are then those of the
 calibrated predictions, and the uncalibrated ones stay next to them with the prefix
 ``uncalibrated_`` (MLflow: ``test_ece`` and ``test_uncalibrated_ece``).
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCalibrator
-from lightsaber.calibration.errors import CalibrationError
 from lightsaber.calibration.survival import SURVIVAL_METHODS, SurvivalRecalibrator
+from lightsaber.exceptions import CalibrationError
 
 __all__ = ["UNCALIBRATED_PREFIX", "CalibrationReport", "calibrate_fitted", "out_of_fold",
            "resolve_calibrator"]
@@ -146,7 +146,7 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     score : callable, optional
         ``score(split, prediction) -> {metric: value}``, how the caller scores a split
         (``ls.fit`` passes its own, which records skipped metrics). Default:
-        :func:`~lightsaber.training.evaluate.evaluate_split` with ``metrics`` (and the survival
+        :func:`~lightsaber.metrics.split_scores.evaluate_split` with ``metrics`` (and the survival
         context).
 
     Returns
@@ -155,7 +155,7 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
         Calibrated predictions, recalibrated survival predictions (survival; else ``None``),
         metrics (calibrated + ``uncalibrated_*``), and the report.
     """
-    from lightsaber.training.evaluate import evaluate_split
+    from lightsaber.metrics.split_scores import evaluate_split
 
     task = pipeline.task
     if score is None:

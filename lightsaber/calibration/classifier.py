@@ -27,8 +27,8 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from lightsaber.calibration.errors import CalibrationError
 from lightsaber.calibration.scores import model_scores
+from lightsaber.exceptions import CalibrationError
 
 __all__ = ["CLASSIFIER_METHODS", "ProbabilityCalibrator"]
 

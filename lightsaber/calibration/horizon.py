@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lightsaber.calibration.errors import CalibrationError
+from lightsaber.exceptions import CalibrationError
 
 __all__ = ["horizon_outcomes"]
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from lightsaber.calibration.errors import CalibrationError
 from lightsaber.calibration.horizon import horizon_outcomes
+from lightsaber.exceptions import CalibrationError
 
 __all__ = ["DEFAULT_QUANTILES", "SURVIVAL_METHODS", "SurvivalRecalibrator", "model_survival"]
 
@@ -103,7 +103,7 @@ def model_survival(model: Any, X: Any, times: Any) -> np.ndarray:
     Uses ``predict_survival_matrix`` (lightsaber nets) or ``predict_survival_function`` on the
     model's ``unique_times_`` (scikit-survival), as ``ls.fit`` does for its metrics.
     """
-    from lightsaber.training.evaluate import survival_prediction
+    from lightsaber.models.protocol import survival_prediction
 
     times = np.asarray(times, dtype=float)
     scored = survival_prediction(model, X, np.asarray(model.predict(X), dtype=float), times)

@@ -1,7 +1,7 @@
 """Declarative experiments: YAML configs validated up front, built into the Python API's objects.
 
 >>> import lightsaber.config as lc
->>> exp = lc.prepare({"data": {"_target_": "lightsaber.datasets.load_sksurv",
+>>> exp = lc.prepare({"data": {"_target_": "lightsaber.data.datasets.load_sksurv",
 ...                            "name": "whas500"},
 ...                   "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis"}},
 ...                  overrides=["split.seed=1"])
@@ -12,11 +12,11 @@ See ``docs/config.md`` for the schema and ``docs/cli.md`` for the ``lightsaber``
 """
 
 from lightsaber.config.adapters import CriterionAdapter, LossAdapter, MetricAdapter
-from lightsaber.config.errors import ConfigError
 from lightsaber.config.experiment import Experiment, prepare, run_fit
 from lightsaber.config.loading import load_config, merge_sources, validate
 from lightsaber.config.schema import ExperimentConfig
 from lightsaber.config.targets import instantiate, locate
+from lightsaber.exceptions import ConfigError
 
 __all__ = [
     "ConfigError",

@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lightsaber.config.errors import ConfigError, Issue, suggest
+from lightsaber.config.errors import suggest
 from lightsaber.config.schema import CallSpec, ExperimentConfig, FileData
 from lightsaber.config.targets import add_project, instantiate
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.preprocess import Preprocessor, TabularPreprocessor
 from lightsaber.data.sequences import SequencePreprocessor
 from lightsaber.data.splits import Splits
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import ConfigError, Issue, LightsaberError
 
 __all__ = ["build_cohort", "build_preprocessor", "build_splits"]
 
@@ -103,7 +103,7 @@ def build_cohort(config: ExperimentConfig) -> Cohort:
     Examples
     --------
     >>> from lightsaber.config.loading import load_config
-    >>> cfg = load_config({"data": {"_target_": "lightsaber.datasets.load_sksurv",
+    >>> cfg = load_config({"data": {"_target_": "lightsaber.data.datasets.load_sksurv",
     ...                             "name": "whas500"}, "model": {"_target_": "x.y"}})
     >>> build_cohort(cfg).n_patients
     500

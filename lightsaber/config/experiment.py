@@ -19,21 +19,16 @@ import numpy as np
 
 from lightsaber.config.adapters import MetricAdapter
 from lightsaber.config.data import build_cohort, build_preprocessor, build_splits
-from lightsaber.config.errors import ConfigError, Issue
 from lightsaber.config.loading import load_config
-from lightsaber.config.model import (
-    build_model,
-    check_adapter,
-    is_net,
-    network_class,
-    resolve_transforms,
-)
+from lightsaber.config.model import build_model, check_adapter, network_class, resolve_transforms
 from lightsaber.config.schema import ExperimentConfig, MetricSpec
 from lightsaber.config.search import check_space
 from lightsaber.config.targets import instantiate, locate
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.preprocess import Preprocessor
 from lightsaber.data.splits import Splits
+from lightsaber.exceptions import ConfigError, Issue
+from lightsaber.models.protocol import is_net, task_of
 
 __all__ = ["Experiment", "prepare", "run_fit"]
 
@@ -94,11 +89,10 @@ class Experiment:
 
 
 def _task(config: ExperimentConfig, target: Any, cohort: Cohort) -> str:
-    from lightsaber.training.pipeline import model_task
 
     task = config.task
     if task is None:
-        task = getattr(target, "_task", None) or None
+        task = task_of(target) if is_net(target) else None
     if task is None and isinstance(target, type):
         module = target.__module__
         if module.startswith("sksurv"):
@@ -107,7 +101,7 @@ def _task(config: ExperimentConfig, target: Any, cohort: Cohort) -> str:
             from sklearn.base import ClassifierMixin
 
             task = "classification" if issubclass(target, ClassifierMixin) else None
-    task = task or model_task(target) or ("survival" if cohort.task == "survival"
+    task = task or task_of(target) or ("survival" if cohort.task == "survival"
                                           else "classification")
     if task == "survival" and cohort.duration is None:
         raise ConfigError.at("data.duration", "a survival model needs `duration` and `event`",
@@ -185,10 +179,10 @@ def _check_trainer(config: ExperimentConfig, model: Any, task: str) -> None:
     monitor = config.trainer.monitor
     if monitor is None:
         return
-    if not hasattr(model, "_task"):
+    if not is_net(model):
         raise ConfigError.at("trainer.monitor", "applies to neural-network models only",
                              value=monitor, allowed="remove it (or use trainer.early_stopping)")
-    from lightsaber.training.scoring import metric_direction
+    from lightsaber.models.skorch.scoring import metric_direction
 
     try:
         metric_direction(monitor, task)
@@ -239,7 +233,7 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
 
     Examples
     --------
-    >>> exp = prepare({"data": {"_target_": "lightsaber.datasets.load_sksurv",
+    >>> exp = prepare({"data": {"_target_": "lightsaber.data.datasets.load_sksurv",
     ...                         "name": "whas500"},
     ...                "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis"}})
     >>> exp.task, type(exp.model).__name__, sorted(exp.splits.names)
@@ -254,7 +248,7 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
     splits = build_splits(config, cohort)
     sequences = False
     if is_net(target):
-        from lightsaber.training.pipeline import uses_sequences
+        from lightsaber.models.protocol import uses_sequences
 
         sequences = uses_sequences(type("_", (), {"module": network_class(config, target)}))
     if sequences and not cohort.has_longitudinal:
@@ -344,10 +338,10 @@ def _log_metrics(run: Any, values: Mapping[str, Mapping[str, float]]) -> None:
 
     from mlflow.entities import Metric
 
-    from lightsaber.tracking.lifecycle import _client
+    from lightsaber.tracking.client import open_client
 
     stamp = int(time.time() * 1000)
     metrics = [Metric(f"{split}_{name}", float(v), stamp, 0)
                for split, items in values.items() for name, v in items.items()
                if np.isfinite(v)]
-    _client(run.tracking_uri).log_batch(run.run_id, metrics=metrics)
+    open_client(run.tracking_uri).log_batch(run.run_id, metrics=metrics)

@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from lightsaber.config.errors import ConfigError, Issue, format_path, unknown_key
+from lightsaber.config.errors import format_path, unknown_key
 from lightsaber.config.schema import UNION_TAGS, ExperimentConfig
+from lightsaber.exceptions import ConfigError, Issue
 
 __all__ = ["RUNTIME_KEYS", "RUNTIME_PREFIX", "load_config", "merge_sources", "validate"]
 
@@ -178,7 +179,7 @@ def load_config(*sources: str | Path | Mapping[str, Any], overrides: Iterable[st
 
     Examples
     --------
-    >>> cfg = load_config({"data": {"_target_": "lightsaber.datasets.load_sksurv",
+    >>> cfg = load_config({"data": {"_target_": "lightsaber.data.datasets.load_sksurv",
     ...                             "name": "whas500"},
     ...                    "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis"}},
     ...                   overrides=["split.seed=3"])

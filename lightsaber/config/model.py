@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lightsaber.config.adapters import CriterionAdapter, LossAdapter
-from lightsaber.config.errors import ConfigError, suggest
+from lightsaber.config.errors import suggest
 from lightsaber.config.loading import RUNTIME_PREFIX
 from lightsaber.config.schema import AdapterSpec, ExperimentConfig, LossSpec
 from lightsaber.config.targets import check_arguments, instantiate, locate, signature_names
+from lightsaber.exceptions import ConfigError
+from lightsaber.models.protocol import is_net
 
-__all__ = ["NET_ONLY", "build_model", "is_net", "network_class", "resolve_transforms"]
+__all__ = ["NET_ONLY", "build_model", "network_class", "resolve_transforms"]
 
 #: ``trainer`` keys that only neural-network estimators take.
 NET_ONLY = ("max_epochs", "batch_size", "lr", "optimizer", "device", "gradient_clip")
@@ -25,13 +27,6 @@ _PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_val
 #: What a loss can receive from the pipeline, by task.
 LOSS_QUANTITIES = {"survival": ("prediction", "duration", "event"),
                    "classification": ("prediction", "label")}
-
-
-def is_net(target: Any) -> bool:
-    """Whether ``target`` is a skorch-based estimator class (a lightsaber net or recipe)."""
-    from skorch import NeuralNet
-
-    return isinstance(target, type) and issubclass(target, NeuralNet)
 
 
 def _dunder(key: str) -> bool:
@@ -99,7 +94,7 @@ def _loss_arguments(config: ExperimentConfig, target: Any, task: str) -> dict[st
                              value=loss if isinstance(loss, str) else loss.target,
                              allowed=f"remove it for {target.__name__}")
     if isinstance(loss, str):
-        from lightsaber.losses.registry import LOSSES, get_loss
+        from lightsaber.losses.catalogue import LOSSES, get_loss
 
         if loss not in LOSSES:
             close = suggest(loss, LOSSES)
@@ -214,7 +209,7 @@ def _check_hyperparameters(model: Any, target: str) -> None:
     """Run the estimator's own parameter checks now, not hours into a run."""
     import re
 
-    check = getattr(model, "_check_params", None) if hasattr(model, "_task") else \
+    check = getattr(model, "_check_params", None) if is_net(model) else \
         getattr(model, "_validate_params", None)
     if check is None:
         return

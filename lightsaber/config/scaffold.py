@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lightsaber.config.errors import ConfigError
+from lightsaber.exceptions import ConfigError
 
 __all__ = ["CONFIG_NAME", "TEMPLATE", "scaffold"]
 

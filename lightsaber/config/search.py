@@ -6,8 +6,9 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from lightsaber.config.errors import ConfigError, suggest
-from lightsaber.exceptions import LightsaberError
+from lightsaber.config.errors import suggest
+from lightsaber.exceptions import ConfigError, LightsaberError
+from lightsaber.models.protocol import is_net
 
 __all__ = ["check_space"]
 
@@ -57,7 +58,7 @@ def check_space(space: Mapping[str, Any], model: Any) -> Any:
 def _check_top_level_keys(space: Mapping[str, Any], model: Any) -> None:
     """The key check without the tuning package: top-level keys only."""
     params = set(model.get_params(deep=True))
-    net = hasattr(model, "_task")
+    net = is_net(model)
     for key in space:
         path = f"tuning.space.{key}"
         known = key in params or (net and "__" in key and key.split("__", 1)[0]

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lightsaber.config.errors import ConfigError, suggest
+from lightsaber.config.errors import suggest
+from lightsaber.exceptions import ConfigError
 
 __all__ = ["RESERVED", "add_project", "instantiate", "is_target", "locate", "signature_names"]
 

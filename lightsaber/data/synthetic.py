@@ -12,7 +12,7 @@ import pandas as pd
 
 from lightsaber.exceptions import CohortError
 
-__all__ = ["VITALS", "LABS", "make_mortality_cohort"]
+__all__ = ["LABS", "VITALS", "make_mortality_cohort"]
 
 VITALS = ("heart_rate", "sys_bp", "dia_bp", "resp_rate", "temperature", "spo2")
 LABS = ("lactate", "creatinine", "wbc", "sodium")

@@ -27,21 +27,21 @@ Examples
 0.8283
 """
 
+from lightsaber.exceptions import LossInputError
+from lightsaber.losses.catalogue import LOSSES, PER_TIME_BIN, LossSpec, get_loss
 from lightsaber.losses.cox import cox_ph_loss
 from lightsaber.losses.discrete import deephit_loss, logistic_hazard_loss, mtlr_loss, pmf_loss
 from lightsaber.losses.discretise import DiscreteTarget, discretise_durations
-from lightsaber.losses.errors import LossInputError
 from lightsaber.losses.ranking import ranking_hinge_loss
-from lightsaber.losses.registry import LOSSES, PER_TIME_BIN, LossSpec, get_loss
 from lightsaber.losses.vae import vae_loss
 from lightsaber.losses.weibull import weibull_aft_loss
 
 __all__ = [
-    "DiscreteTarget",
     "LOSSES",
+    "PER_TIME_BIN",
+    "DiscreteTarget",
     "LossInputError",
     "LossSpec",
-    "PER_TIME_BIN",
     "cox_ph_loss",
     "deephit_loss",
     "discretise_durations",

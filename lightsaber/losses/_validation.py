@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lightsaber.losses.errors import LossInputError
+from lightsaber.exceptions import LossInputError
 
 __all__ = [
     "as_duration",

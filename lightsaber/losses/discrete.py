@@ -24,13 +24,13 @@ from typing import Any
 
 import torch
 
+from lightsaber.exceptions import LossInputError
 from lightsaber.losses._validation import (
     as_duration_index,
     as_event,
     as_prediction,
     check_option,
 )
-from lightsaber.losses.errors import LossInputError
 
 __all__ = ["deephit_loss", "logistic_hazard_loss", "mtlr_loss", "pmf_loss"]
 

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lightsaber.data.targets import check_survival_target
+from lightsaber.exceptions import LossInputError
 from lightsaber.losses.discrete import pycox_module
-from lightsaber.losses.errors import LossInputError
 
 __all__ = ["DiscreteTarget", "discretise_durations"]
 

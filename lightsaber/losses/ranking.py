@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
+from lightsaber.exceptions import LossInputError
 from lightsaber.losses._ordering import argsort_durations
 from lightsaber.losses._validation import as_duration, as_event, as_prediction, check_option
-from lightsaber.losses.errors import LossInputError
 
 __all__ = ["ranking_hinge_loss"]
 

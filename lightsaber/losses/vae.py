@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
+from lightsaber.exceptions import LossInputError
 from lightsaber.losses._validation import check_option
-from lightsaber.losses.errors import LossInputError
 
 __all__ = ["vae_loss"]
 

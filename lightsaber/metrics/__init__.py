@@ -24,6 +24,7 @@ Examples
 'higher'
 """
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.bootstrap import (
     BootstrapResult,
     PairedBootstrapResult,
@@ -35,6 +36,7 @@ from lightsaber.metrics.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
+from lightsaber.metrics.catalogue import Metric, evaluate, get_metric, list_metrics
 from lightsaber.metrics.classification import (
     average_precision,
     balanced_accuracy,
@@ -54,9 +56,7 @@ from lightsaber.metrics.concordance import (
     harrell_c,
     uno_c,
 )
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.prediction import SurvivalPrediction
-from lightsaber.metrics.registry import Metric, evaluate, get_metric, list_metrics
 from lightsaber.metrics.survival import (
     TimeDependentAUC,
     brier_score,

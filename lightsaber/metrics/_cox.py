@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lightsaber.metrics.errors import MetricError
+from lightsaber.exceptions import MetricError
 
 __all__ = ["CoxFit", "fit_cox", "rcs_basis"]
 

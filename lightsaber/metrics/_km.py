@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lightsaber.metrics.errors import MetricError
+from lightsaber.exceptions import MetricError
 
 __all__ = ["StepFunction", "censoring_kaplan_meier", "kaplan_meier"]
 

@@ -31,12 +31,11 @@ from typing import Any
 import numpy as np
 
 from lightsaber.data.targets import check_label
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import LightsaberError, MetricError
 from lightsaber.metrics._pairs import HarrellIndex
+from lightsaber.metrics.catalogue import TASKS, Metric, get_metric
 from lightsaber.metrics.concordance import _check_tol
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.prediction import SurvivalPrediction
-from lightsaber.metrics.registry import TASKS, Metric, get_metric
 from lightsaber.metrics.validation import as_survival_target, check_risk
 
 __all__ = ["BootstrapResult", "PairedBootstrapResult", "bootstrap_ci", "paired_bootstrap"]

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.classification import binary_inputs
-from lightsaber.metrics.errors import MetricError
 
 __all__ = ["ReliabilityCurve", "expected_calibration_error", "reliability_curve"]
 

@@ -26,7 +26,7 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 from lightsaber.data.targets import check_label
-from lightsaber.metrics.errors import MetricError
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.validation import check_probability
 
 __all__ = [

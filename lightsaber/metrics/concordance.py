@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics._km import censoring_kaplan_meier
 from lightsaber.metrics._pairs import count_less_in_prefix, event_counts, prepare_pairs
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.validation import (
     as_survival_target,
     check_risk,

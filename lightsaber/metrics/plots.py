@@ -15,9 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.calibration import reliability_curve
 from lightsaber.metrics.classification import binary_inputs
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.survival import TimeDependentAUC, survival_at_times
 from lightsaber.metrics.survival_calibration import calibration_at_horizon
 from lightsaber.metrics.validation import as_survival_target

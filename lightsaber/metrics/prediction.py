@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lightsaber.metrics.errors import MetricError
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.survival import survival_at_times
 
 __all__ = ["SurvivalPrediction"]

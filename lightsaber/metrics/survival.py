@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics._km import censoring_kaplan_meier, kaplan_meier
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.validation import (
     as_survival_target,
     check_risk,

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics._cox import fit_cox, rcs_basis
 from lightsaber.metrics._km import kaplan_meier
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.validation import (
     as_survival_target,
     check_probability,

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics.classification import binary_label
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.validation import check_risk
 
 __all__ = ["precision_at_k", "recall_at_k", "top_k_count"]

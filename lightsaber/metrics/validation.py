@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from lightsaber.data.targets import check_survival_target
-from lightsaber.metrics.errors import MetricError
+from lightsaber.exceptions import MetricError
 
 __all__ = [
     "as_survival_target",

@@ -1,7 +1,7 @@
 """Networks and estimators: MLP / GRU-LSTM modules, the skorch-based nets and survival recipes."""
 
+from lightsaber.models.modules import MLP, SequenceNet
 from lightsaber.models.nets import ClassifierNet, LossFunction, SurvivalNet
-from lightsaber.models.networks import MLP, SequenceNet
 from lightsaber.models.recipes import (
     MTLR,
     PMF,

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np  # noqa: F401  (doctest namespace)
 from skorch.hf import AccelerateMixin
 
-from lightsaber.models.batching import BatchLoader
-from lightsaber.models.nets import ClassifierNet, SurvivalNet, _silent
+from lightsaber.models.nets import ClassifierNet, SurvivalNet
+from lightsaber.models.nets.base import _silent
+from lightsaber.models.skorch.batching import BatchLoader
 
 __all__ = ["AcceleratedClassifierNet", "AcceleratedSurvivalNet"]
 

@@ -32,9 +32,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from lightsaber.models.batching import BatchLoader, TensorSource
-from lightsaber.models.nets import ConfigurationError, SurvivalNet
-from lightsaber.models.networks import MLP, _mlp_layers
+from lightsaber.exceptions import ArgumentError
+from lightsaber.models.modules import MLP, _mlp_layers
+from lightsaber.models.nets import SurvivalNet
+from lightsaber.models.skorch.batching import BatchLoader, TensorSource
 
 __all__ = ["MTLR", "PMF", "DeepHit", "DeepSurv", "LogisticHazard", "RankSVX", "VAECox",
            "VAECoxNetwork", "WeibullAFT"]
@@ -293,18 +294,18 @@ class VAECox(SurvivalNet):
             unlabelled: Any = None, **fit_params: Any) -> VAECox:
         """Pre-train on ``X`` (+ ``unlabelled`` rows), then fine-tune on ``(X, y)``."""
         if isinstance(X, dict) and "values" in X:
-            raise ConfigurationError(
+            raise ArgumentError(
                 "VAECox reconstructs tabular features and cannot read sequences; flatten the "
                 "longitudinal data (ls.fit does so for tabular modules) or use DeepSurv with "
                 "SequenceNet.")
         if not isinstance(self.pretrain_epochs, (int, np.integer)) or self.pretrain_epochs < 0:
-            raise ConfigurationError(
+            raise ArgumentError(
                 f"pretrain_epochs must be a non-negative integer; got {self.pretrain_epochs!r}.")
         features = np.asarray(X["static"] if isinstance(X, dict) else X, dtype=np.float32)
         if unlabelled is not None:
             extra = np.asarray(unlabelled, dtype=np.float32)
             if extra.ndim != 2 or extra.shape[1] != features.shape[1]:
-                raise ConfigurationError(
+                raise ArgumentError(
                     f"unlabelled must have {features.shape[1]} columns like X; got shape "
                     f"{extra.shape}.")
             features = np.vstack([features, extra])
@@ -328,7 +329,7 @@ class VAECox(SurvivalNet):
 
         module = self.module_
         if not hasattr(module, "reconstruct"):
-            raise ConfigurationError(
+            raise ArgumentError(
                 f"VAECox needs a module with reconstruct(static); {type(module).__name__} has "
                 "none (use VAECoxNetwork).")
         mask = torch.as_tensor(~np.isnan(features))

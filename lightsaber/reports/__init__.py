@@ -18,9 +18,10 @@ Examples
 ('summary', 'comparison', 'tuning', 'runs')
 """
 
-from lightsaber.registry import load_pipeline
-from lightsaber.reports.html import N_BOOTSTRAP, SECTIONS, ReportError, render_report, write_report
+from lightsaber.exceptions import ReportError
+from lightsaber.reports.html import N_BOOTSTRAP, SECTIONS, render_report, write_report
 from lightsaber.reports.runs import load_experiments, load_runs
+from lightsaber.serving.load import load_pipeline
 from lightsaber.tracking.predictions import LoggedPredictions, load_predictions
 
 __all__ = [

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lightsaber.exceptions import LightsaberError
-from lightsaber.registry import REPORT_TAG
+from lightsaber.exceptions import ReportError
 from lightsaber.reports.figures import (
     classification_figures,
     figure_data_uri,
@@ -31,6 +30,7 @@ from lightsaber.reports.figures import (
     survival_figures,
 )
 from lightsaber.reports.runs import PARENT_TAG, ROLE_TAG, run_role, search_runs
+from lightsaber.tracking.model_registry import REPORT_TAG
 from lightsaber.tuning.analysis import REFIT_RUN as REFIT_RUN_TAG
 from lightsaber.tuning.analysis import SUPERSEDED as SUPERSEDED_TAG
 
@@ -63,10 +63,6 @@ th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.8em;max-height:30em}
 .muted{color:#777}.run{border-left:4px solid #345;padding-left:1em;margin:2em 0}
 """
-
-
-class ReportError(LightsaberError, ValueError):
-    """The report cannot be built (nothing selected, no runs)."""
 
 
 # ------------------------------------------------------------------ small HTML helpers
@@ -174,7 +170,7 @@ def _label(run: MlflowRun) -> str:
 
 def _summary(selected: list[MlflowRun], models: list[MlflowRun], studies: list[MlflowRun],
              experiments: dict[str, str], uri: str) -> str:
-    from lightsaber import __version__
+    from lightsaber._version import __version__
     from lightsaber.tracking.uri import redact_uri
 
     tasks = sorted({_task(r) for r in models})
@@ -426,11 +422,11 @@ def render_report(*, experiment: str | Sequence[str] | None = None,
                   runs: Sequence[str] | None = None, tracking_uri: str | None = None
                   ) -> tuple[str, list[MlflowRun]]:
     """The report's HTML and the runs it covers (see :func:`write_report`)."""
-    from lightsaber.reports.runs import _client
+    from lightsaber.tracking.client import tracking_client
 
     if experiment is None and not runs:
         raise ReportError("name an experiment or give run ids to report on.")
-    client, uri = _client(tracking_uri)
+    client, uri = tracking_client(tracking_uri)
     selected = search_runs(experiment, runs=runs, tracking_uri=uri)
     if not selected:
         raise ReportError(f"no runs to report on (experiment={experiment!r}, runs={runs!r}).")
@@ -477,7 +473,7 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
     The file is also logged, as ``report/<file name>``, to a run named ``report`` (tag
     ``lightsaber.report = true``) in the experiment of the first run covered; report runs are
     left out of later reports, of :func:`~lightsaber.reports.load_runs` and of
-    :func:`~lightsaber.registry.best_run`.
+    :func:`~lightsaber.tracking.model_registry.best_run`.
 
     Parameters
     ----------
@@ -508,9 +504,9 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
-    from lightsaber.reports.runs import _client
+    from lightsaber.tracking.client import tracking_client
 
-    client, _ = _client(uri)
+    client, _ = tracking_client(uri)
     name = client.get_experiment(selected[0].info.experiment_id).name
     covered = ",".join(r.info.run_id for r in selected)
     with tracked_run(name, tracking_uri=uri, run_name="report",

@@ -25,11 +25,11 @@ Examples
 >>> load_runs(tracking_uri=uri)
 Traceback (most recent call last):
 ...
-lightsaber.registry.RegistryError: name the runs to read: ... (2): ['Default', 'doc'].
+lightsaber.exceptions.RegistryError: name the runs to read: ... (2): ['Default', 'doc'].
 >>> load_runs("dco", tracking_uri=uri)
 Traceback (most recent call last):
 ...
-lightsaber.registry.RegistryError: no experiment named 'dco' at ... Did you mean 'doc'? ...
+lightsaber.exceptions.RegistryError: no experiment named 'dco' at ... Did you mean 'doc'? ...
 >>> tmp.cleanup()
 """
 
@@ -40,10 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lightsaber.registry import REPORT_TAG, RegistryError
+from lightsaber.exceptions import RegistryError
+from lightsaber.tracking.client import tracking_client
+from lightsaber.tracking.model_registry import REPORT_TAG
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
     from mlflow.entities import Run as MlflowRun
 
 __all__ = ["ROLE_TAG", "load_experiments", "load_runs", "run_role", "search_runs"]
@@ -51,12 +52,6 @@ __all__ = ["ROLE_TAG", "load_experiments", "load_runs", "run_role", "search_runs
 #: Tag with the role of a run in a study (``study``, ``trial``, ``refit``); see tuning.
 ROLE_TAG = "lightsaber.role"
 PARENT_TAG = "mlflow.parentRunId"
-
-
-def _client(tracking_uri: str | None) -> tuple[MlflowClient, str]:
-    from lightsaber.registry import _client as registry_client
-
-    return registry_client(tracking_uri)
 
 
 def load_experiments(*, tracking_uri: str | None = None) -> pd.DataFrame:
@@ -72,7 +67,7 @@ def load_experiments(*, tracking_uri: str | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Most recently created first.
     """
-    client, _ = _client(tracking_uri)
+    client, _ = tracking_client(tracking_uri)
     rows = []
     for exp in client.search_experiments():
         row: dict[str, Any] = {"experiment_id": exp.experiment_id, "name": exp.name,
@@ -101,10 +96,10 @@ def search_runs(experiment: str | Sequence[str] | None = None, *,
     """
     from mlflow.exceptions import MlflowException
 
-    from lightsaber.registry import unknown_experiment
+    from lightsaber.tracking.model_registry import unknown_experiment
     from lightsaber.tracking.uri import redact_uri
 
-    client, uri = _client(tracking_uri)
+    client, uri = tracking_client(tracking_uri)
     found: dict[str, MlflowRun] = {}
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])
     if not names and not runs:
@@ -167,10 +162,10 @@ def load_runs(experiment: str | Sequence[str] | None = None, *,
     ----------
     experiment : str or sequence of str, optional
         Experiment name(s); all their runs are read. An unknown name raises
-        :class:`~lightsaber.registry.RegistryError` with close names ("did you mean").
+        :class:`~lightsaber.exceptions.RegistryError` with close names ("did you mean").
     runs : sequence of str, optional
         Run ids (added to the experiments' runs). Give ``experiment``, ``runs`` or both:
-        with neither, :class:`~lightsaber.registry.RegistryError` lists the store's
+        with neither, :class:`~lightsaber.exceptions.RegistryError` lists the store's
         experiments (nothing is read silently).
     tracking_uri : str, optional
     include_reports : bool, default False
@@ -182,7 +177,7 @@ def load_runs(experiment: str | Sequence[str] | None = None, *,
         One row per run, oldest first. Params and tags are strings (as MLflow stores them),
         metrics floats (the last logged value).
     """
-    client, _ = _client(tracking_uri)
+    client, _ = tracking_client(tracking_uri)
     found = search_runs(experiment, runs=runs, tracking_uri=tracking_uri,
                         include_reports=include_reports)
     names = {}

@@ -1,4 +1,7 @@
-"""Prediction on new cohorts and serving of logged or registered pipelines.
+"""The deployable pipeline: what ``ls.fit`` logs, how it is loaded back, and prediction with it.
+
+* :class:`FittedPipeline` — cohort -> preprocessing -> model -> calibration, as fitted;
+* :func:`load_pipeline` — a run's (or registered model's) pipeline back from MLflow;
 
 * :func:`predict_cohort` — a DataFrame, file or :class:`~lightsaber.Cohort` in, one row of
   predictions per patient out (risks, probabilities, survival at requested times);
@@ -20,24 +23,24 @@ Examples
 ('.csv', '.parquet', '.pq')
 """
 
+from lightsaber.exceptions import PredictionError, SchemaMismatchError
+from lightsaber.serving.load import load_pipeline
+from lightsaber.serving.pipeline import FittedPipeline
 from lightsaber.serving.predict import (
     OUTPUT_FORMATS,
     predict_cohort,
     predict_file,
     predict_patient,
 )
-from lightsaber.serving.schema import (
-    PredictionError,
-    SchemaMismatchError,
-    check_schema,
-    required_columns,
-)
+from lightsaber.serving.schema import check_schema, required_columns
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "FittedPipeline",
     "PredictionError",
     "SchemaMismatchError",
     "check_schema",
+    "load_pipeline",
     "predict_cohort",
     "predict_file",
     "predict_patient",

@@ -10,7 +10,7 @@ the request in its error responses, before any model code runs:
   with ``Failed to predict data '<the input DataFrame>'``: ids and feature values.
 
 A logged lightsaber model therefore screens each request itself. When MLflow loads it
-(:meth:`~lightsaber.training.pyfunc.PipelineModel.load_context`) inside the scoring server,
+(:meth:`~lightsaber.serving.pyfunc.PipelineModel.load_context`) inside the scoring server,
 :func:`install_scoring_server_guard` wraps the server's ``invocations`` function once:
 
 1. the body is decoded, and the input table built, by lightsaber (``dataframe_split``,
@@ -51,8 +51,8 @@ from typing import Any
 
 import pandas as pd
 
-from lightsaber.exceptions import LightsaberError
-from lightsaber.serving.schema import SchemaMismatchError, check_schema
+from lightsaber.exceptions import LightsaberError, RequestRefused, SchemaMismatchError
+from lightsaber.serving.schema import check_schema
 
 __all__ = ["RequestRefused", "error_origin", "install_scoring_server_guard", "screen_request"]
 
@@ -63,10 +63,6 @@ JSON_FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 _GUARDED = "__lightsaber_guarded__"
 _log = logging.getLogger(__name__)
 _NOT_ECHOED = "The body is not echoed back: it may hold patient data."
-
-
-class RequestRefused(LightsaberError, ValueError):
-    """A scoring request was refused before MLflow saw it; the message holds no values."""
 
 
 def install_scoring_server_guard() -> bool:
@@ -151,7 +147,7 @@ def error_origin(err: BaseException) -> str:
 
 def _pipeline_of(model: Any) -> Any:
     """The :class:`FittedPipeline` inside a loaded pyfunc model, or ``None``."""
-    from lightsaber.training.pyfunc import PipelineModel
+    from lightsaber.serving.pyfunc import PipelineModel
 
     try:
         inner = model.unwrap_python_model()

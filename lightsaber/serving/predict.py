@@ -1,7 +1,7 @@
 """Predictions on new cohorts with a logged or registered pipeline.
 
 The input is the one-DataFrame format of the pyfunc model (see
-:meth:`~lightsaber.training.pipeline.FittedPipeline.transform_frame`): one row per patient
+:meth:`~lightsaber.serving.pipeline.FittedPipeline.transform_frame`): one row per patient
 with the static columns for static models; the long format (``id``, ``time``, measurements,
 static columns repeated on each row of a patient) for models that use longitudinal data.
 The same preprocessing, model and calibrator as in training are applied: they are all inside
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from lightsaber.data.cohort import Cohort
-from lightsaber.exceptions import EmptyCohortError
-from lightsaber.serving.schema import PredictionError, check_schema
-from lightsaber.training.pipeline import FittedPipeline
+from lightsaber.exceptions import EmptyCohortError, PredictionError
+from lightsaber.serving.pipeline import FittedPipeline
+from lightsaber.serving.schema import check_schema
 
 __all__ = ["OUTPUT_FORMATS", "predict_cohort", "predict_file", "predict_patient"]
 
@@ -42,7 +42,7 @@ def _pipeline(model: Any, tracking_uri: str | None) -> FittedPipeline:
     if isinstance(getattr(model, "pipeline", None), FittedPipeline):  # an ls.fit Run
         return model.pipeline
     if isinstance(model, (str, os.PathLike)):
-        from lightsaber.registry import load_pipeline
+        from lightsaber.serving.load import load_pipeline
 
         return load_pipeline(str(model), tracking_uri=tracking_uri)
     raise PredictionError(
@@ -76,7 +76,7 @@ def _columns(pipeline: FittedPipeline, prediction: np.ndarray) -> pd.DataFrame:
 
 def _survival_columns(pipeline: FittedPipeline, X: Any, risk: np.ndarray,
                       times: np.ndarray) -> pd.DataFrame:
-    from lightsaber.training.evaluate import survival_prediction
+    from lightsaber.models.protocol import survival_prediction
 
     calibrator = getattr(pipeline, "calibrator", None)
     if calibrator is not None and hasattr(calibrator, "predict_survival"):

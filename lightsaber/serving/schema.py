@@ -6,56 +6,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from lightsaber.exceptions import CohortError, LightsaberError
-from lightsaber.training.pipeline import FittedPipeline
+from lightsaber.exceptions import PredictionError, SchemaMismatchError
+from lightsaber.serving.pipeline import FittedPipeline
 
 __all__ = ["PredictionError", "SchemaMismatchError", "check_schema", "required_columns"]
 
 _TEXT = ("object", "category", "str", "string")
-
-
-class PredictionError(LightsaberError, ValueError):
-    """A prediction request cannot be served (bad times, unsupported output, bad file type)."""
-
-
-class SchemaMismatchError(CohortError):
-    """New data lack columns the model was trained with, or have them with another type.
-
-    A :class:`~lightsaber.exceptions.CohortError` (and so a ``ValueError``). The message lists
-    column names and dtypes only, never values.
-
-    Attributes
-    ----------
-    missing : list of str
-        Required columns absent from the data.
-    mistyped : dict of str to (expected, found)
-        Columns whose dtype kind differs from training (numeric vs text).
-    """
-
-    def __init__(self, missing: list[str] | None = None,
-                 mistyped: dict[str, tuple[str, str]] | None = None) -> None:
-        self.missing = list(missing or [])
-        self.mistyped = dict(mistyped or {})
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        """The full explanation."""
-        lines = ["the data do not match the schema the model was trained with:"]
-        if self.missing:
-            lines.append(f"  missing column(s) ({len(self.missing)}): "
-                         + ", ".join(repr(c) for c in self.missing))
-        if self.mistyped:
-            lines.append(f"  mistyped column(s) ({len(self.mistyped)}): " + ", ".join(
-                f"{c!r} (expected {want}, found {got})"
-                for c, (want, got) in self.mistyped.items()))
-        lines.append("Add or rename the missing columns and cast the mistyped ones (numeric "
-                     "features as numbers, categorical ones as text); no predictions were "
-                     "written.")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def required_columns(pipeline: FittedPipeline) -> list[str]:

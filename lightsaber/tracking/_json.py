@@ -6,7 +6,7 @@ import json
 from pathlib import PurePath
 from typing import Any
 
-from lightsaber.tracking.errors import TrackingError
+from lightsaber.exceptions import TrackingError
 from lightsaber.tracking.params import is_array_like, plain
 
 __all__ = ["dumps"]

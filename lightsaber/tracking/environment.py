@@ -38,9 +38,9 @@ def environment_info() -> dict[str, Any]:
     ['lightsaber', 'mlflow', 'numpy', 'pandas', 'scikit-learn', 'scikit-survival', 'skorch',
      'torch']
     """
-    import lightsaber
+    from lightsaber._version import __version__
 
-    packages: dict[str, str | None] = {"lightsaber": lightsaber.__version__}
+    packages: dict[str, str | None] = {"lightsaber": __version__}
     for name in PACKAGES:
         try:
             packages[name] = metadata.version(name)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lightsaber.tracking.errors import TrackingError
+from lightsaber.exceptions import TrackingError
 
 __all__ = ["flatten_params"]
 

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lightsaber.tracking.errors import TrackingError
+from lightsaber.exceptions import TrackingError
 
 __all__ = ["PREDICTIONS_DIR", "LoggedPredictions", "download_tree", "load_predictions",
            "log_predictions"]
@@ -201,7 +201,7 @@ class LoggedPredictions:
         """``y_train`` and the evaluation grid, rebuilt from the logged training split."""
         if self.task != "survival" or "train" not in self.arrays:
             return {}
-        from lightsaber.training.evaluate import time_grid
+        from lightsaber.metrics.split_scores import time_grid
 
         y_train = self.target("train")
         # The grid ls.fit used (times= or its default); runs logged before it was recorded
@@ -227,7 +227,7 @@ class LoggedPredictions:
         -------
         dict of str to float
         """
-        from lightsaber.training.evaluate import evaluate_split
+        from lightsaber.metrics.split_scores import evaluate_split
 
         names = list(metrics) if metrics else self.metrics
         return evaluate_split(self.task, self.target(split), self.prediction(split),
@@ -240,7 +240,7 @@ class LoggedPredictions:
         ctx = self._context()
         if not ctx:
             return {}
-        from lightsaber.training.evaluate import survival_context
+        from lightsaber.metrics.split_scores import survival_context
 
         full = survival_context(self.target(split), ctx["y_train"], ctx["grid"])
         wanted = get_metric(metric)
@@ -299,11 +299,11 @@ def load_predictions(run_id: str, *, tracking_uri: str | None = None) -> LoggedP
     """
     from mlflow.exceptions import MlflowException
 
-    from lightsaber.tracking.lifecycle import _client
+    from lightsaber.tracking.client import open_client
     from lightsaber.tracking.uri import redact_uri, resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
-    client = _client(uri)
+    client = open_client(uri)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             names = {posixpath.basename(f.path) for f in

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lightsaber.exceptions import TrackingError
 from lightsaber.tracking._json import dumps
 from lightsaber.tracking.environment import environment_info, git_state
-from lightsaber.tracking.errors import TrackingError
 from lightsaber.tracking.params import check_key, flatten_params, is_array_like, truncate
 from lightsaber.tracking.uri import redact_uri
 
@@ -273,7 +273,8 @@ class TrackedRun:
         sha256 of its text (:func:`manifest_hash`: canonical JSON, sorted keys), so
         ``sha256sum split_manifest.json`` reproduces it. Two runs share the hash when they were
         split the same way (strategy, seed, fractions, the same patients in each part, the same
-        outcome rates); :func:`lightsaber.registry.best_run` compares runs of one hash only.
+        outcome rates); :func:`lightsaber.tracking.model_registry.best_run` compares runs of one
+        hash only.
 
         Parameters
         ----------

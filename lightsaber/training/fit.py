@@ -22,19 +22,15 @@ from lightsaber.data.splits import Splits
 from lightsaber.exceptions import (
     CalibrationWarning,
     EvaluationError,
+    FitError,
     IgnoredArgumentWarning,
-    LightsaberError,
     SmallSplitWarning,
 )
-from lightsaber.training.evaluate import (
-    score_split,
-    small_split_message,
-    survival_prediction,
-    time_grid,
-)
+from lightsaber.metrics.split_scores import score_split, small_split_message, time_grid
+from lightsaber.models.protocol import is_net, survival_prediction, task_of, uses_sequences
+from lightsaber.serving.pipeline import FittedPipeline, describe_inputs
+from lightsaber.tracking.run_warnings import RunWarnings
 from lightsaber.training.inputs import check_fit_inputs
-from lightsaber.training.pipeline import FittedPipeline, describe_inputs, model_task, uses_sequences
-from lightsaber.training.run_warnings import RunWarnings
 
 __all__ = ["FLATTEN_STATS", "Run", "fit"]
 
@@ -47,10 +43,6 @@ try:  # raised by scikit-learn's ``fit`` for a hyperparameter out of range
 except ImportError:  # pragma: no cover - older or newer scikit-learn without it
     class _InvalidParameterError(Exception):  # type: ignore[no-redef]
         """Placeholder that is never raised."""
-
-
-class FitError(LightsaberError, ValueError):
-    """``ls.fit`` was called with arguments that cannot work together."""
 
 
 @dataclass
@@ -146,7 +138,7 @@ class Run:
 
 
 def _resolve_task(model: Any, cohort: Cohort, task: str | None) -> str:
-    wanted = task or model_task(model)
+    wanted = task or task_of(model)
     if wanted is None:
         wanted = "survival" if cohort.task == "survival" else "classification"
     if wanted not in ("classification", "survival"):
@@ -192,7 +184,7 @@ def _fit_model(model: Any, X: dict[str, Any], y: dict[str, Any], early_stopping:
                                  searcher.cv_results_.items() if k.startswith(
                                      ("mean_test", "rank_test", "param"))}}
         return _fit_model(best, X, y, early_stopping)[0], search
-    if hasattr(model, "_task"):  # lightsaber nets validate on the cohort's own split
+    if is_net(model):  # lightsaber nets validate on the cohort's own split
         model.fit(X["train"], y["train"], validation=(X["val"], y["val"]))
         return model, search
     if _accepts_fit_arg(model, "X_val") and hasattr(model, "early_stopping"):
@@ -208,7 +200,7 @@ def _stops_early(model: Any) -> bool:
     """Whether ``early_stopping=`` can reach ``model`` (a net, or a validation-set estimator)."""
     if _is_search(model):
         return _stops_early(model.estimator)
-    return hasattr(model, "_task") or (_accepts_fit_arg(model, "X_val")
+    return is_net(model) or (_accepts_fit_arg(model, "X_val")
                                        and hasattr(model, "early_stopping"))
 
 
@@ -221,7 +213,7 @@ def _prepare_model(model: Any, early_stopping: int | None, monitor: str | None,
                    "cannot stop on a validation split (lightsaber nets and scikit-learn "
                    "estimators with fit(X_val=...) such as HistGradientBoosting* can). Remove the "
                    "argument, or limit the model's own iterations.", IgnoredArgumentWarning)
-    if hasattr(model, "_task"):
+    if is_net(model):
         updates: dict[str, Any] = {"progress": progress}
         if early_stopping is not None:
             updates["early_stopping"] = early_stopping
@@ -483,7 +475,7 @@ def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X:
     from lightsaber.calibration import CalibrationError, out_of_fold
     from lightsaber.calibration.scores import model_scores
     from lightsaber.metrics import MetricError, evaluate
-    from lightsaber.training.evaluate import survival_context
+    from lightsaber.metrics.split_scores import survival_context
 
     task = pipeline.task
     survival = task == "survival"
@@ -606,7 +598,7 @@ def _warn_dropped_times(grid: np.ndarray, given: bool, y: dict[str, Any],
     """Warn when times the user asked for lie outside a split's follow-up (left out there)."""
     if not given:
         return
-    from lightsaber.training.evaluate import integration_times
+    from lightsaber.metrics.split_scores import integration_times
 
     for name, target in y.items():
         used = integration_times(target, grid)
@@ -620,7 +612,7 @@ def _warn_dropped_times(grid: np.ndarray, given: bool, y: dict[str, Any],
 
 def _grid_record(grid: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, Any]:
     """``evaluation/time_grid.json``: the grid and the part of it each split integrates over."""
-    from lightsaber.training.evaluate import GRID_POINTS, integration_times
+    from lightsaber.metrics.split_scores import GRID_POINTS, integration_times
 
     splits = {}
     for name, target in y.items():
@@ -635,7 +627,7 @@ def _grid_record(grid: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, 
 
 
 def _log_pipeline(run: Any, pipeline: FittedPipeline) -> None:
-    from lightsaber.training.pyfunc import save_pipeline_model
+    from lightsaber.serving.pyfunc import save_pipeline_model
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightsaber.exceptions import LightsaberError, SplitError
+from lightsaber.exceptions import InputTypeError, SplitError
 
 __all__ = ["InputTypeError", "check_cohort", "check_fit_inputs", "check_model", "check_splits"]
-
-
-class InputTypeError(LightsaberError, TypeError):
-    """An entry point got an argument of the wrong type (also a ``TypeError``)."""
 
 
 def _type_name(value: Any) -> str:

@@ -11,6 +11,7 @@ Examples
 {'C': LogUniform(low=0.001, high=10), 'penalty': Choice(options=['l2', None])}
 """
 
+from lightsaber.exceptions import SearchSpaceError, SpaceKeyError, TrialDiverged, TuningError
 from lightsaber.tuning.analysis import StudyResult
 from lightsaber.tuning.space import (
     Choice,
@@ -18,19 +19,18 @@ from lightsaber.tuning.space import (
     IntUniform,
     LogUniform,
     QUniform,
-    SearchSpaceError,
     Uniform,
     space_from_dict,
 )
-from lightsaber.tuning.study import ALGORITHMS, BACKENDS, SpaceKeyError, TuningError, tune
-from lightsaber.tuning.trial import ERROR_CLASSES, TrialDiverged
+from lightsaber.tuning.study import ALGORITHMS, BACKENDS, tune
+from lightsaber.tuning.trial import ERROR_CLASSES
 
 __all__ = [
     "ALGORITHMS",
     "BACKENDS",
+    "ERROR_CLASSES",
     "Choice",
     "Dimension",
-    "ERROR_CLASSES",
     "IntUniform",
     "LogUniform",
     "QUniform",

@@ -289,7 +289,7 @@ def ablation_table(outcomes: list[TrialOutcome], space: Mapping[str, Any],
     a paired bootstrap) and recomputes the mean difference; it is ``NaN`` when predictions or
     the metric's inputs are not available.
     """
-    from lightsaber.metrics.registry import get_metric
+    from lightsaber.metrics.catalogue import get_metric
 
     ok = [o for o in outcomes if o.status == "ok"]
     scorer = get_metric(metric)
@@ -391,7 +391,7 @@ def finish_study(ctx: Any, finished: list[TrialOutcome], parent: Any, store: Any
                  splits: Any, *, refit: bool, baseline: Mapping[str, float] | None
                  ) -> StudyResult:
     """Analyse the finished trials, log the artifacts, refit the best and score it on test."""
-    from lightsaber.metrics.registry import get_metric
+    from lightsaber.metrics.catalogue import get_metric
 
     trials = trials_frame(finished)
     scorer = get_metric(ctx.metric)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber.exceptions import TrialFailed
 from lightsaber.tuning.space import sample_key, to_hyperopt, vals_from_sample
 from lightsaber.tuning.trial import TrialOutcome
 
@@ -29,10 +30,6 @@ __all__ = ["run_ray"]
 OBJECTIVE = "objective"
 #: Config key under which the searcher passes the trial number to the worker.
 NUMBER = "__trial_number__"
-
-
-class TrialFailed(RuntimeError):
-    """Raised in a Ray worker after a failed trial was recorded, so Ray marks it ERROR."""
 
 
 def _trainable(config: dict[str, Any], payload: Any = None) -> None:

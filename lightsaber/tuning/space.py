@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import SearchSpaceError
 
 __all__ = [
     "Choice",
@@ -55,10 +55,6 @@ __all__ = [
 
 #: Most levels an integer dimension may expand to in a grid or ablation design.
 MAX_INT_LEVELS = 1000
-
-
-class SearchSpaceError(LightsaberError, ValueError):
-    """A search space (or a baseline configuration) is malformed; the message names the path."""
 
 
 class Dimension:

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from lightsaber.tracking import TrackedRun, resolve_tracking_uri
-from lightsaber.tracking.lifecycle import DEFAULT_EXPERIMENT, _client, _experiment_id
+from lightsaber.tracking.client import open_client
+from lightsaber.tracking.lifecycle import DEFAULT_EXPERIMENT, _experiment_id
 from lightsaber.tuning.trial import (
     ERROR,
     NODE,
@@ -62,7 +63,7 @@ class TrialLogger:
     def client(self) -> Any:
         """The MLflow client (opened on first use, in the process that uses it)."""
         if self._client is None:
-            self._client = _client(self.tracking_uri)
+            self._client = open_client(self.tracking_uri)
         return self._client
 
     @contextmanager
@@ -123,7 +124,7 @@ class StudyStore:
 
     def __init__(self, experiment: str | None, tracking_uri: str | None) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
-        self.client = _client(self.tracking_uri)
+        self.client = open_client(self.tracking_uri)
         self.experiment_id = _experiment_id(self.client, self.tracking_uri,
                                             experiment or DEFAULT_EXPERIMENT)
 

@@ -16,7 +16,7 @@ from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import SpaceKeyError, TuningError
 from lightsaber.tuning.space import (
     Choice,
     _is_subspace,
@@ -44,37 +44,6 @@ DEFAULT_METRIC = {"classification": "auc_roc", "survival": "c_index"}
 _RESERVED = ("track", "experiment", "tracking_uri", "run_name", "tags", "progress")
 #: Attempts at drawing a configuration not already finished before accepting a duplicate.
 MAX_RESAMPLE = 50
-
-
-class TuningError(LightsaberError, ValueError):
-    """``tune`` was called with settings that cannot work together, or no trial succeeded."""
-
-
-class SpaceKeyError(TuningError):
-    """A search-space key is not a parameter of the model (raised before any trial runs).
-
-    Attributes
-    ----------
-    path : str
-        Where the key is, e.g. ``space.C_`` or ``space.optimizer.options[1].optimizer__lr``.
-    key : str
-        The key as written.
-    problem, allowed, hint : str
-        What is wrong, which names would be accepted, and a did-you-mean suggestion (or
-        ``""``); the message joins them.
-    """
-
-    def __init__(self, path: str, key: str, problem: str, allowed: str = "",
-                 hint: str = "") -> None:
-        self.path, self.key, self.problem = path, key, problem
-        self.allowed, self.hint = allowed, hint
-        text = f"{path}: {problem}"
-        if hint:
-            text += f" ({hint})"
-        if allowed:
-            text += f"; valid parameters include {allowed}"
-        end = " Fix" if text.endswith((".", "?")) else ". Fix"
-        super().__init__(f"{text}{end} the key in the search space.")
 
 
 def startup_trials(max_trials: int) -> int:
@@ -154,7 +123,7 @@ def _space_keys(space: Mapping[str, Any], path: str) -> Any:
             yield from _space_keys(option, f"{where}.options[{i}]")
 
 
-def _is_net(model: Any) -> bool:
+def _is_skorch_net(model: Any) -> bool:
     return hasattr(model, "get_params_for") and hasattr(model, "initialize_module")
 
 
@@ -172,22 +141,22 @@ def _key_problem(model: Any, key: str) -> str | None:
     inner = params.get(head)
     if head in params and hasattr(inner, "get_params") and not isinstance(inner, type):
         return _key_problem(inner, rest)  # a pipeline step or a search's estimator
-    if _is_net(model) and (head in NET_PREFIXES or head in getattr(model, "prefixes_", ())):
+    if _is_skorch_net(model) and (head in NET_PREFIXES or head in getattr(model, "prefixes_", ())):
         module = params.get("module")
         if head == "module" and "__" not in rest and isinstance(module, type):
-            from lightsaber.models.nets import _check_keywords
+            from lightsaber.models.nets.base import check_keywords
 
             try:
-                _check_keywords(module, [rest], "module__", module.__qualname__)
+                check_keywords(module, [rest], "module__", module.__qualname__)
             except ValueError as exc:
                 return str(exc)
         if head == "loss" and "__" not in rest and hasattr(model, "_loss_spec"):
-            from lightsaber.models.nets import _check_keywords
+            from lightsaber.models.nets.base import check_keywords
 
             try:  # the loss is called as fn(prediction, duration, event, **options)
                 spec = model._loss_spec()
                 function = spec.function if spec is not None else model.loss
-                _check_keywords(function, [rest], "loss__", f"loss {model._loss_name()}",
+                check_keywords(function, [rest], "loss__", f"loss {model._loss_name()}",
                                 skip=3)
             except ValueError as exc:
                 return str(exc)
@@ -199,7 +168,7 @@ def _unknown_key(model: Any, key: str, where: str) -> SpaceKeyError:
     name = type(model).__name__
     names = [n for n in model.get_params(deep=True) if not n.startswith("_")]
     candidates = names + ([f"{p}__{key.partition('__')[2]}" for p in NET_PREFIXES]
-                          if _is_net(model) and "__" in key else [])
+                          if _is_skorch_net(model) and "__" in key else [])
     close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
     shown = list(dict.fromkeys([*[c for c in close if c in names],
                                 *sorted(n for n in names if "__" not in n)]))
@@ -207,7 +176,7 @@ def _unknown_key(model: Any, key: str, where: str) -> SpaceKeyError:
     if len(names) > SHOWN_PARAMETERS:
         allowed += f" ... ({len(names)} in all: the model's get_params(deep=True))"
     extra = (" (a net also takes module__<arg>, optimizer__<arg>, criterion__<arg>, "
-             "callbacks__<arg> ...)") if _is_net(model) else ""
+             "callbacks__<arg> ...)") if _is_skorch_net(model) else ""
     return SpaceKeyError(where, key, f"{key!r} is not a parameter of {name}{extra}", allowed,
                          f"did you mean {close[0]!r}?" if close else "")
 
@@ -321,7 +290,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     (3, ['C', 'fit_intercept'])
     >>> tmp.cleanup()
     """
-    from lightsaber.metrics.registry import get_metric
+    from lightsaber.metrics.catalogue import get_metric
     from lightsaber.training.fit import _resolve_task
     from lightsaber.training.inputs import check_fit_inputs
     from lightsaber.tuning.analysis import finish_study

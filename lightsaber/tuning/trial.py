@@ -19,7 +19,7 @@ from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import LightsaberError, TrialDiverged
 
 __all__ = ["ERROR_CLASSES", "TrialDiverged", "TrialOutcome", "classify_error", "study_splits"]
 
@@ -32,10 +32,6 @@ TAG = "lightsaber."
 ROLE, STUDY, TRIAL = f"{TAG}role", f"{TAG}study", f"{TAG}trial"
 SAMPLE, STATUS, ERROR = f"{TAG}trial.sample", f"{TAG}trial.status", f"{TAG}trial.error_class"
 NODE = f"{TAG}trial.node"
-
-
-class TrialDiverged(LightsaberError, FloatingPointError):
-    """A trial produced NaN or infinite losses or predictions."""
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lightsaber.config import ConfigError, load_config, prepare
+from lightsaber.config import load_config, prepare
 from lightsaber.data import Preprocessor
+from lightsaber.exceptions import ConfigError
 from tests.config.conftest import BASE, patched, write_config
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lightsaber.cli import main
-from lightsaber.config import ConfigError, load_config, prepare
+from lightsaber.config import load_config, prepare
+from lightsaber.exceptions import ConfigError
 from tests.config.conftest import BASE, DELETE, patched, write_config
 
 COX = "sksurv.linear_model.CoxPHSurvivalAnalysis"

@@ -13,7 +13,7 @@ from lightsaber.config import load_config, prepare, run_fit
 from lightsaber.models import MLP, SurvivalNet
 from tests.config.conftest import write_config
 
-WHAS = {"_target_": "lightsaber.datasets.load_sksurv", "name": "whas500"}
+WHAS = {"_target_": "lightsaber.data.datasets.load_sksurv", "name": "whas500"}
 
 
 def test_deepsurv_python_and_yaml_agree(tmp_path):
@@ -79,7 +79,7 @@ def test_survival_recalibration_at_configured_horizons(tmp_path):
 
 
 def test_evaluation_times_and_label_coding_in_yaml(tmp_path):
-    from lightsaber.config import ConfigError
+    from lightsaber.exceptions import ConfigError
 
     config = {"data": WHAS, "split": {"seed": 3},
               "model": {"_target_": "sksurv.linear_model.CoxPHSurvivalAnalysis", "alpha": 0.1},
@@ -90,7 +90,7 @@ def test_evaluation_times_and_label_coding_in_yaml(tmp_path):
     assert run.time_grid.tolist() == [180.0, 365.0, 730.0]
     with pytest.raises(ConfigError, match="evaluation.times"):
         load_config(write_config(tmp_path, {**config, "evaluation": {"times": [365.0, 180.0]}}))
-    sample = {"_target_": "lightsaber.datasets.load_sample_mortality", "n_patients": 200}
+    sample = {"_target_": "lightsaber.data.datasets.load_sample_mortality", "n_patients": 200}
     with pytest.raises(ConfigError, match="evaluation.times"):
         prepare(load_config(write_config(tmp_path, {
             "data": sample, "model": {"_target_": "sklearn.linear_model.LogisticRegression"},

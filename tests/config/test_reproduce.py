@@ -12,7 +12,7 @@ import lightsaber as ls
 from lightsaber.cli import main
 from tests.config.conftest import write_config
 
-WHAS = {"_target_": "lightsaber.datasets.load_sksurv", "name": "whas500"}
+WHAS = {"_target_": "lightsaber.data.datasets.load_sksurv", "name": "whas500"}
 DEEPSURV = {
     "data": WHAS, "split": {"stratify": "event", "seed": 7},
     "model": {"_target_": "lightsaber.models.SurvivalNet",

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from lightsaber import Splits
-from lightsaber.data.datasets import SAMPLE_DIR, SAMPLE_STATIC, SAMPLE_VITALS
-from lightsaber.data.synthetic import make_mortality_cohort
-from lightsaber.datasets import (
+from lightsaber.data.datasets import (
+    SAMPLE_DIR,
+    SAMPLE_STATIC,
+    SAMPLE_VITALS,
     SKSURV_DATASETS,
     load_deepsurv,
     load_pbc2,
@@ -15,6 +16,7 @@ from lightsaber.datasets import (
     load_sksurv,
     load_support2,
 )
+from lightsaber.data.synthetic import make_mortality_cohort
 from lightsaber.exceptions import CohortError
 from tests.conftest import shared_file
 

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from lightsaber import Cohort, Preprocessor, SequencePreprocessor
 from lightsaber.data import TabularPreprocessor
-from lightsaber.datasets import load_pbc2, load_sample_mortality
+from lightsaber.data.datasets import load_pbc2, load_sample_mortality
 from lightsaber.exceptions import CohortError, MissingColumnError, NotFittedError
 from tests.conftest import shared_file
 

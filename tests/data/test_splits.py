@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lightsaber import Cohort, Splits
-from lightsaber.datasets import load_pbc2, load_sample_mortality
+from lightsaber.data.datasets import load_pbc2, load_sample_mortality
 from lightsaber.exceptions import SplitError
 from tests.conftest import REPO, shared_file
 
@@ -62,7 +62,7 @@ def test_manifest_byte_identical_across_processes(tmp_path):
     script = textwrap.dedent(
         """
         import sys
-        from lightsaber.datasets import load_sample_mortality
+        from lightsaber.data.datasets import load_sample_mortality
         cohort = load_sample_mortality()
         splits = cohort.split(val=0.2, test=0.2, calibration=0.1, stratify="event", seed=7,
                               folds=None)

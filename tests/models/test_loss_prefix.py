@@ -9,10 +9,9 @@ import pytest
 from sklearn.base import clone
 from sksurv.util import Surv
 
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import ArgumentError, LightsaberError
 from lightsaber.losses import cox_ph_loss
 from lightsaber.models import MLP, ClassifierNet, DeepHit, SurvivalNet
-from lightsaber.models.nets import ConfigurationError
 
 CALLS: list[dict] = []
 
@@ -104,7 +103,7 @@ def test_the_option_reaches_the_loss_function_during_fit(survival_data):
 
 def test_a_misspelt_prefixed_option_names_itself_the_loss_and_the_alternative(survival_data):
     X, y = survival_data
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(ArgumentError) as info:
         _small(loss="deephit", loss__sigmaa=0.5, cuts=5).fit(X, y)
     message = str(info.value)
     for part in ("'loss__sigmaa'", "'deephit'", "alpha, sigma, reduction",
@@ -112,7 +111,7 @@ def test_a_misspelt_prefixed_option_names_itself_the_loss_and_the_alternative(su
         assert part in message, (part, message)
     assert isinstance(info.value, LightsaberError) and isinstance(info.value, ValueError)
     # a custom loss: its keyword options are listed, not the tensors it is called with
-    with pytest.raises(ConfigurationError, match=r"accepted: scale, ties\)") as info:
+    with pytest.raises(ArgumentError, match=r"accepted: scale, ties\)") as info:
         _small(loss=recording_loss, loss__scael=1.0).fit(X, y)
     assert "recording_loss" in str(info.value)
 
@@ -120,7 +119,7 @@ def test_a_misspelt_prefixed_option_names_itself_the_loss_and_the_alternative(su
 def test_the_same_option_given_both_ways_is_an_error(survival_data):
     X, y = survival_data
     net = _small(loss="deephit", loss__sigma=0.5, loss_options={"sigma": 0.1}, cuts=5)
-    with pytest.raises(ConfigurationError, match=r"'sigma' is set twice: loss__sigma=0\.5 and "
+    with pytest.raises(ArgumentError, match=r"'sigma' is set twice: loss__sigma=0\.5 and "
                                                  r"loss_options\['sigma'\]=0\.1"):
         net.fit(X, y)
 
@@ -129,9 +128,9 @@ def test_classifier_net_has_no_loss_prefix_and_says_what_to_use_instead():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3)).astype("float32")
     y = (X[:, 0] > 0).astype(int)
-    with pytest.raises(ConfigurationError, match=r"loss__pos_weight.*criterion__"):
+    with pytest.raises(ArgumentError, match=r"loss__pos_weight.*criterion__"):
         ClassifierNet(MLP, loss__pos_weight=2.0, max_epochs=1).fit(X, y)
-    with pytest.raises(ConfigurationError, match=r"criterion__pos_weight set, but criterion=None"):
+    with pytest.raises(ArgumentError, match=r"criterion__pos_weight set, but criterion=None"):
         ClassifierNet(MLP, criterion__pos_weight=2.0, max_epochs=1).fit(X, y)
 
 

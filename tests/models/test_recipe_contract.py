@@ -20,6 +20,7 @@ from sklearn.base import clone
 from sksurv.util import Surv
 
 import lightsaber as ls
+from lightsaber.exceptions import ArgumentError
 from lightsaber.models import (
     MTLR,
     PMF,
@@ -32,7 +33,6 @@ from lightsaber.models import (
     VAECox,
     WeibullAFT,
 )
-from lightsaber.models.nets import ConfigurationError
 from lightsaber.models.survival_outputs import discrete_survival
 
 COMMON = {"max_epochs": 4, "lr": 0.01, "batch_size": 64, "random_state": 0}
@@ -185,9 +185,9 @@ def test_discrete_curves_equal_pycox_predict_surv(kind, model):
 
 def test_unknown_loss_name_is_a_configuration_error():
     X, y = _data(40)
-    with pytest.raises(ConfigurationError, match="unknown loss 'coxx'.*cox_efron"):
+    with pytest.raises(ArgumentError, match="unknown loss 'coxx'.*cox_efron"):
         SurvivalNet(ls.models.MLP, loss="coxx").fit(X, y)
-    with pytest.raises(ConfigurationError, match="output must be one of"):
+    with pytest.raises(ArgumentError, match="output must be one of"):
         SurvivalNet(ls.models.MLP, output="hazard").fit(X, y)
 
 
@@ -208,14 +208,14 @@ def test_vaecox_uses_unlabelled_rows_with_missing_values():
     net.fit(X, y, unlabelled=unlabelled)
     assert len(net.pretrain_history_) == 4 and np.isfinite(net.pretrain_history_).all()
     assert net.pretrain_history_[-1] < net.pretrain_history_[0]
-    with pytest.raises(ConfigurationError, match="unlabelled must have 4 columns"):
+    with pytest.raises(ArgumentError, match="unlabelled must have 4 columns"):
         net.fit(X, y, unlabelled=unlabelled[:, :2])
 
 
 def test_vaecox_rejects_sequences():
     X, y = _data(20)
     sequences = {"values": np.zeros((20, 3, 2), "float32"), "lengths": np.full(20, 3)}
-    with pytest.raises(ConfigurationError, match="cannot read sequences"):
+    with pytest.raises(ArgumentError, match="cannot read sequences"):
         VAECox().fit(sequences, y)
 
 
@@ -248,5 +248,5 @@ def test_weibull_learns_on_long_time_scales():
 ])
 def test_bad_grid_arguments_are_configuration_errors(options, message):
     X, y = _data(40)
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ArgumentError, match=message):
         DeepHit(max_epochs=1, **options).fit(X, y)

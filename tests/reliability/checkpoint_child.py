@@ -19,7 +19,7 @@ from skorch.callbacks import Checkpoint
 from sksurv.util import Surv
 
 from lightsaber.models import MLP, SurvivalNet
-from lightsaber.training.checkpoint import AtomicCheckpoint
+from lightsaber.models.skorch.checkpoint import AtomicCheckpoint
 
 
 def main() -> None:

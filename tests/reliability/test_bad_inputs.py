@@ -29,26 +29,28 @@ from sklearn.linear_model import LogisticRegression
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 import lightsaber as ls
-from lightsaber.config import ConfigError, load_config, prepare
+from lightsaber.config import load_config, prepare
 from lightsaber.data.targets import check_label, check_survival_target
 from lightsaber.exceptions import (
+    ArgumentError,
     CohortError,
+    ConfigError,
     DuplicateIdError,
     EmptyCohortError,
+    FitError,
     IdMismatchError,
+    InputTypeError,
     LightsaberError,
     LongitudinalOrderError,
     MissingColumnError,
     NonNumericColumnError,
+    PredictionError,
+    SchemaMismatchError,
     SplitError,
     TargetError,
 )
 from lightsaber.models import MLP, ClassifierNet, SurvivalNet
-from lightsaber.models.nets import ConfigurationError
 from lightsaber.serving import predict_cohort, predict_file
-from lightsaber.serving.schema import PredictionError, SchemaMismatchError
-from lightsaber.training.fit import FitError
-from lightsaber.training.inputs import InputTypeError
 from tests.reliability.conftest import make_frames, run_statuses
 
 ID_PREFIX = "RELIAB-ID-"
@@ -339,25 +341,25 @@ CASES = [
          lambda e: _config(e, VALID_CONFIG.replace("static.csv", _truncated_parquet(e).name)),
          ConfigError, "data.static"),
     # ---------------------------------------------------------------- model / loss arguments
-    Case("max_epochs=0", lambda e: _fit_survival(e, max_epochs=0), ConfigurationError,
+    Case("max_epochs=0", lambda e: _fit_survival(e, max_epochs=0), ArgumentError,
          "max_epochs"),
-    Case("negative lr", lambda e: _fit_classifier(e, lr=-1.0), ConfigurationError, "lr"),
+    Case("negative lr", lambda e: _fit_classifier(e, lr=-1.0), ArgumentError, "lr"),
     Case("batch_size as text", lambda e: _fit_classifier(e, batch_size="32"),
-         ConfigurationError, "batch_size"),
-    Case("unknown device", lambda e: _fit_survival(e, device="tpu"), ConfigurationError,
+         ArgumentError, "batch_size"),
+    Case("unknown device", lambda e: _fit_survival(e, device="tpu"), ArgumentError,
          "device"),
-    Case("unknown loss name", lambda e: _fit_survival(e, loss="coxx"), ConfigurationError,
+    Case("unknown loss name", lambda e: _fit_survival(e, loss="coxx"), ArgumentError,
          "coxx"),
     Case("unknown output kind", lambda e: _fit_survival(e, output="banana"),
-         ConfigurationError, "output"),
+         ArgumentError, "output"),
     Case("unknown loss option", lambda e: _fit_survival(e, loss_options={"tiez": "efron"}),
-         ConfigurationError, "tiez"),
+         ArgumentError, "tiez"),
     Case("unknown module argument", lambda e: _fit_survival(e, module__hidenn=(4,)),
-         ConfigurationError, "module__hidenn"),
+         ArgumentError, "module__hidenn"),
     Case("bad class_weight", lambda e: _fit_classifier(e, class_weight="heavy"),
-         ConfigurationError, "class_weight"),
+         ArgumentError, "class_weight"),
     Case("negative gradient_clip", lambda e: _fit_survival(e, gradient_clip=-1.0),
-         ConfigurationError, "gradient_clip"),
+         ArgumentError, "gradient_clip"),
     Case("unknown monitor", lambda e: _fit(e, model=SurvivalNet(MLP, max_epochs=1),
                                            fit_kwargs={"monitor": "c_idx"}),
          LightsaberError, "c_idx"),

@@ -20,11 +20,10 @@ from skorch.callbacks import Callback
 from sksurv.util import Surv
 
 import lightsaber as ls
+from lightsaber.exceptions import CheckpointError, PredictionError, TrackingError
 from lightsaber.models import MLP, SurvivalNet
+from lightsaber.models.skorch.checkpoint import load_weights, restore_checkpoint
 from lightsaber.serving import predict_file
-from lightsaber.serving.schema import PredictionError
-from lightsaber.tracking.errors import TrackingError
-from lightsaber.training.checkpoint import CheckpointError, load_weights, restore_checkpoint
 from tests.mlflow_fixtures import _free_port, _healthy, _stop, server_command
 from tests.reliability.conftest import make_frames, run_statuses
 

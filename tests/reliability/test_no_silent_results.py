@@ -27,12 +27,12 @@ from lightsaber.exceptions import (
     CalibrationWarning,
     EvaluationError,
     IgnoredArgumentWarning,
+    InputTypeError,
     MetricSkippedWarning,
     SmallSplitWarning,
     TargetError,
 )
 from lightsaber.metrics import MetricError
-from lightsaber.training.inputs import InputTypeError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +135,7 @@ def _declared_classes_missing_from_test(env):
 def _ibs_over_the_whole_grid(env):
     from sksurv.metrics import cumulative_dynamic_auc, integrated_brier_score
 
-    from lightsaber.training.evaluate import integration_times
+    from lightsaber.metrics.split_scores import integration_times
 
     cohort = ls.datasets.load_sksurv("whas500")
     splits = cohort.split(val=0.2, test=0.2, stratify="event", seed=0)
@@ -368,8 +368,9 @@ def _served_errors_carry_no_values(env):
 
 # ------------------------------------------------------------------------------ item 10
 def _registry_compares_like_with_like(env):
-    from lightsaber.registry import RegistryError, register_best
+    from lightsaber.exceptions import RegistryError
     from lightsaber.reports import load_runs
+    from lightsaber.tracking.model_registry import register_best
 
     cohort = ls.Cohort(_frame(), id="pid", label="died")
     for seed in (3, 7):

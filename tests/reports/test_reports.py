@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from lightsaber.registry import RegistryError, load_pipeline, register_best, register_run
+from lightsaber.exceptions import RegistryError
 from lightsaber.reports import (
     SECTIONS,
     ReportError,
@@ -20,6 +20,8 @@ from lightsaber.reports import (
     load_runs,
     write_report,
 )
+from lightsaber.serving.load import load_pipeline
+from lightsaber.tracking.model_registry import register_best, register_run
 from tests.reports.conftest import EXPERIMENT
 from tests.tracking.privacy import scan_tracking_store
 

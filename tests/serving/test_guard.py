@@ -17,9 +17,9 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from sklearn.linear_model import LogisticRegression
 
 import lightsaber as ls
-from lightsaber.exceptions import SmallSplitWarning
+from lightsaber.exceptions import RequestRefused, SmallSplitWarning
 from lightsaber.serving import PredictionError, SchemaMismatchError
-from lightsaber.serving.guard import RequestRefused, install_scoring_server_guard, screen_request
+from lightsaber.serving.guard import install_scoring_server_guard, screen_request
 
 SECRET_AGE = 123.456789
 SECRET_TEXT = "SECRET-VALUE-42"
@@ -51,7 +51,7 @@ def served(fitted, tmp_path, monkeypatch):
     import mlflow.pyfunc
     from mlflow.pyfunc import scoring_server
 
-    from lightsaber.training.pyfunc import save_pipeline_model
+    from lightsaber.serving.pyfunc import save_pipeline_model
 
     monkeypatch.setattr(scoring_server, "invocations", scoring_server.invocations)  # restored
     save_pipeline_model(fitted[0], tmp_path / "model")
@@ -133,7 +133,7 @@ def test_an_mlflow_failure_after_screening_is_replaced_by_a_message_without_valu
 
 
 def test_predict_errors_keep_lightsaber_messages_and_withhold_others(fitted):
-    from lightsaber.training.pyfunc import PipelineModel
+    from lightsaber.serving.pyfunc import PipelineModel
 
     pipeline, frame = fitted
     model = PipelineModel(pipeline)
@@ -170,7 +170,7 @@ def test_survival_times_pass_and_bad_params_are_explained(tmp_path, monkeypatch)
     from mlflow.pyfunc import scoring_server
     from sksurv.linear_model import CoxPHSurvivalAnalysis
 
-    from lightsaber.training.pyfunc import save_pipeline_model
+    from lightsaber.serving.pyfunc import save_pipeline_model
 
     monkeypatch.setattr(scoring_server, "invocations", scoring_server.invocations)  # restored
     cohort = ls.datasets.load_sample_mortality(n_patients=400, seed=2)

@@ -66,7 +66,7 @@ def test_schema_mismatch_lists_columns_and_writes_nothing(longitudinal, tmp_path
 
 
 def _saved(run, tmp_path):
-    from lightsaber.training.pyfunc import save_pipeline_model
+    from lightsaber.serving.pyfunc import save_pipeline_model
 
     path = tmp_path / "model"
     if not path.exists():

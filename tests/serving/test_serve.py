@@ -21,7 +21,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import lightsaber as ls
-from lightsaber.registry import register_best
+from lightsaber.tracking.model_registry import register_best
 from tests.mlflow_fixtures import _free_port
 
 START_TIMEOUT_S = 240.0

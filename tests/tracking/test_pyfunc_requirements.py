@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 import lightsaber
 import lightsaber as ls
-from lightsaber.training.pyfunc import PipelineModel, pip_requirements, save_pipeline_model
+from lightsaber.serving.pyfunc import PipelineModel, pip_requirements, save_pipeline_model
 
 COMMON = ("mlflow", "cloudpickle", "lightsaber", "numpy", "pandas", "scipy", "scikit-learn",
           "scikit-survival")
@@ -126,7 +126,7 @@ def test_requirements_of_a_pipeline_holding_large_arrays():
     # random survival forest's trees): the module scan must accept them.
     import numpy as np
 
-    from lightsaber.training.pyfunc import pip_requirements
+    from lightsaber.serving.pyfunc import pip_requirements
 
     names = [r.split("==")[0] for r in pip_requirements({"big": np.zeros(2_000_000)})]
     assert "numpy" in names

@@ -96,7 +96,7 @@ def test_registry_download_of_an_outside_model_source_is_quiet(store_uri, tmp_pa
     """``_download_model`` wraps MLflow's ``download_artifacts`` for sources outside a run."""
     import mlflow.artifacts
 
-    from lightsaber.registry import _download_model
+    from lightsaber.tracking.model_registry import _download_model
 
     monkeypatch.delenv(PROGRESS_BAR_VARIABLE, raising=False)
     client = _client(store_uri)

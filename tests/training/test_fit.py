@@ -15,8 +15,9 @@ from sksurv.ensemble import RandomSurvivalForest
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 import lightsaber as ls
+from lightsaber.exceptions import FitError
 from lightsaber.models import MLP, ClassifierNet, SequenceNet, SurvivalNet
-from lightsaber.training.fit import FitError, fit
+from lightsaber.training.fit import fit
 from tests.conftest import shared_file
 
 
@@ -256,7 +257,7 @@ def test_no_patient_id_in_the_tracking_store(tmp_path, monkeypatch, secret_ids):
 
 
 def test_predict_frame_with_missing_columns_names_them(sample):
-    from lightsaber.serving.schema import SchemaMismatchError
+    from lightsaber.exceptions import SchemaMismatchError
 
     cohort, splits = sample
     run = fit(LogisticRegression(max_iter=2000), cohort, splits, track=False)

@@ -10,9 +10,9 @@ from sklearn.base import clone
 from skorch.callbacks import Callback
 from sksurv.util import Surv
 
+from lightsaber.exceptions import UnknownMetricError
 from lightsaber.losses import cox_ph_loss
 from lightsaber.models import MLP, ClassifierNet, SequenceNet, SurvivalNet
-from lightsaber.training.scoring import UnknownMetricError
 
 
 def _binary(n=400, p=6, seed=0):
@@ -204,7 +204,7 @@ def test_accelerate_integration_runs_on_cpu():
 
 
 def test_sharded_batches_cover_the_epoch_once():
-    from lightsaber.models.batching import BatchLoader, TensorSource
+    from lightsaber.models.skorch.batching import BatchLoader, TensorSource
 
     source = TensorSource(torch.arange(103.0)[:, None], torch.arange(103))
     seen = []

@@ -19,8 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import lightsaber as ls
-from lightsaber.config import ConfigError
 from lightsaber.config.search import check_space
+from lightsaber.exceptions import ConfigError
 from lightsaber.tracking.lifecycle import _client
 from lightsaber.tuning import Choice, LogUniform, SpaceKeyError, StudyResult, TuningError, tune
 from lightsaber.tuning.study import check_space_keys

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
+from lightsaber.exceptions import LossInputError
 from lightsaber.losses.cox import cox_ph_loss
 from lightsaber.losses.discrete import deephit_loss, logistic_hazard_loss, mtlr_loss, pmf_loss
-from lightsaber.losses.errors import LossInputError
 from lightsaber.losses.ranking import ranking_hinge_loss
 from lightsaber.losses.weibull import weibull_aft_loss
 

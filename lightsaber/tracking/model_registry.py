@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -29,17 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightsaber.exceptions import LightsaberWarning
-from lightsaber.tracking.errors import TrackingError
+from lightsaber.exceptions import MixedSplitsWarning, RegistryError
+from lightsaber.tracking.client import tracking_client
 from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from lightsaber.training.pipeline import FittedPipeline
 
 __all__ = ["MixedSplitsWarning", "ModelVersionInfo", "RegistryError", "best_run",
-           "load_pipeline", "parse_model_uri", "register_best", "register_run"]
+           "download_model", "parse_model_uri", "register_best", "register_run"]
 
 #: Artifact folder of the pyfunc model that ``ls.fit`` logs.
 MODEL_ARTIFACT = "model"
@@ -54,17 +52,6 @@ ROLE_TAG = "lightsaber.role"
 NOT_CANDIDATES = ("trial", "study")
 
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/]+)|@(?P<alias>[^/]+))/?$")
-
-
-class RegistryError(TrackingError, LookupError):
-    """No run or model version matches, or a model URI cannot be resolved.
-
-    Also a ``LookupError`` (and a :class:`~lightsaber.tracking.TrackingError`).
-    """
-
-
-class MixedSplitsWarning(LightsaberWarning):
-    """``best_run(..., allow_mixed_splits=True)`` compared runs evaluated on different splits."""
 
 
 @dataclass(frozen=True)
@@ -109,17 +96,6 @@ def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
         raise RegistryError(
             f"model URI {uri!r} is not of the form models:/NAME/VERSION or models:/NAME@ALIAS.")
     return match.group("name"), match.group("version"), match.group("alias")
-
-
-def _client(tracking_uri: str | None) -> tuple[MlflowClient, str]:
-    from mlflow import MlflowClient
-
-    from lightsaber.tracking.lifecycle import _client as tracking_client
-    from lightsaber.tracking.uri import resolve_tracking_uri
-
-    uri = resolve_tracking_uri(tracking_uri)
-    tracking_client(uri)  # validates the store with a clear error
-    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
 
 
 def _experiment_ids(client: MlflowClient, experiment: str, uri: str) -> list[str]:
@@ -226,7 +202,7 @@ def best_run(experiment: str, metric: str, *, split: str = "val",
 
     spec = get_metric(metric)
     key = f"{split}_{spec.name}"
-    client, uri = _client(tracking_uri)
+    client, uri = tracking_client(tracking_uri)
     candidates: list[tuple[float, str, str | None]] = []
     token = None
     while True:
@@ -281,9 +257,9 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
     """
     from mlflow.exceptions import MlflowException
 
-    from lightsaber import __version__
+    from lightsaber._version import __version__
 
-    client, uri = _client(tracking_uri)
+    client, uri = tracking_client(tracking_uri)
     try:
         run = client.get_run(run_id)
     except MlflowException as err:
@@ -352,14 +328,14 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
                              allow_mixed_splits=allow_mixed_splits)
     selection = {"lightsaber.metric": f"{split}_{metric}", "lightsaber.metric_value": value,
                  "lightsaber.experiment": experiment}
-    split_hash = _client(tracking_uri)[0].get_run(run_id).data.tags.get(SPLIT_HASH_TAG)
+    split_hash = tracking_client(tracking_uri)[0].get_run(run_id).data.tags.get(SPLIT_HASH_TAG)
     if split_hash:
         selection[SPLIT_HASH_TAG] = split_hash
     return register_run(run_id, name, tracking_uri=tracking_uri, alias=alias,
                         tags={**selection, **dict(tags or {})})
 
 
-def _download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
+def download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
     """Local folder of a pyfunc model given a run id, ``runs:/``, ``models:/`` URI or path."""
     from mlflow.exceptions import MlflowException
 
@@ -393,34 +369,3 @@ def _download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Pa
     raise RegistryError(
         f"cannot load a model from {source!r}: give a run id, runs:/RUN_ID/model, "
         "models:/NAME/VERSION, models:/NAME@ALIAS or a local model folder.")
-
-
-def load_pipeline(model: str, *, tracking_uri: str | None = None) -> FittedPipeline:
-    """The fitted pipeline (preprocessing + model + calibrator) behind a logged model.
-
-    Parameters
-    ----------
-    model : str
-        A run id, ``runs:/RUN_ID/model``, ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, or
-        the path of a saved pyfunc model folder.
-    tracking_uri : str, optional
-        Store holding the run or registered model.
-
-    Returns
-    -------
-    FittedPipeline
-    """
-    import mlflow.pyfunc
-
-    from lightsaber.training.pyfunc import PipelineModel
-
-    client, uri = _client(tracking_uri)
-    with tempfile.TemporaryDirectory() as tmp:
-        local = _download_model(model, client, uri, tmp)
-        loaded = mlflow.pyfunc.load_model(str(local))
-    inner = loaded.unwrap_python_model()
-    if not isinstance(inner, PipelineModel):
-        raise RegistryError(
-            f"{model!r} is a pyfunc model of type {type(inner).__name__}, not a lightsaber "
-            "pipeline.")
-    return inner.pipeline

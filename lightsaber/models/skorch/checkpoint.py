@@ -23,19 +23,12 @@ from typing import Any
 import torch
 from skorch.callbacks import Checkpoint
 
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import CheckpointError
 
 __all__ = ["AtomicCheckpoint", "CheckpointError", "load_weights", "restore_checkpoint"]
 
 #: File name of the module weights that :class:`AtomicCheckpoint` writes by default.
 PARAMS_FILE = "params.pt"
-
-
-class CheckpointError(LightsaberError, OSError):
-    """A checkpoint could not be written (disk full, no permission) or read back.
-
-    Also an ``OSError``; the underlying error is chained as ``__cause__``.
-    """
 
 
 class AtomicCheckpoint(Checkpoint):
@@ -130,7 +123,7 @@ def load_weights(path: str | os.PathLike, *, map_location: str = "cpu"
     >>> load_weights(path)
     Traceback (most recent call last):
     ...
-    lightsaber.training.checkpoint.CheckpointError: could not read weights from ...
+    lightsaber.models.skorch.checkpoint.CheckpointError: could not read weights from ...
     """
     source = Path(path)
     if not source.is_file():

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MIN_EVENTS", "SplitScores", "evaluate_split", "integration_times", "score_split",
-           "small_split_message", "survival_context", "survival_prediction", "time_grid"]
+           "small_split_message", "survival_context", "time_grid"]
 
 #: Fewer events (survival) or positives (binary) than this on a split earn a warning.
 MIN_EVENTS = 10
@@ -101,36 +101,6 @@ def survival_context(y: np.ndarray, y_train: np.ndarray, grid: np.ndarray | None
             "horizon": float(np.median(events))}
 
 
-def survival_prediction(model: Any, X: Any, risk: np.ndarray, grid: np.ndarray) -> Any:
-    """A :class:`~lightsaber.metrics.SurvivalPrediction` with curves when the model has them.
-
-    Parameters
-    ----------
-    model : estimator
-        A fitted survival model (``predict_survival_matrix`` or ``predict_survival_function``).
-    X : array or dict of arrays
-        Model input of the split.
-    risk : numpy.ndarray
-        The model's risk per row (higher = earlier event).
-    grid : numpy.ndarray
-        Times at which the curves are evaluated.
-    """
-    from lightsaber.metrics import SurvivalPrediction
-
-    matrix = None
-    if hasattr(model, "predict_survival_matrix") and getattr(model, "has_survival_curves_",
-                                                             False):
-        matrix = model.predict_survival_matrix(X, grid)
-    elif hasattr(model, "predict_survival_function") and hasattr(model, "unique_times_"):
-        values = np.asarray(model.predict_survival_function(X, return_array=True), dtype=float)
-        times = np.asarray(model.unique_times_, dtype=float)
-        index = np.searchsorted(times, grid, side="right") - 1
-        matrix = np.where(index >= 0, values[:, np.maximum(index, 0)], 1.0)
-    if matrix is None:
-        return SurvivalPrediction(risk=risk)
-    return SurvivalPrediction(risk=risk, survival=matrix, time_grid=grid)
-
-
 @dataclass
 class SplitScores:
     """The metrics of one split, and the default metrics that could not be computed.
@@ -188,7 +158,7 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
     (['brier', 'ece', 'log_loss'], ['auc_pr', 'auc_roc'])
     """
     from lightsaber.metrics import MetricError, evaluate, get_metric
-    from lightsaber.metrics.registry import _default_metrics
+    from lightsaber.metrics.catalogue import _default_metrics
 
     context: dict[str, Any] = {}
     out = SplitScores()

@@ -14,7 +14,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-from lightsaber.training.pipeline import FittedPipeline
+from lightsaber.serving.pipeline import FittedPipeline
 
 __all__ = ["PipelineModel", "pip_requirements", "save_pipeline_model"]
 
@@ -67,10 +67,10 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
         :class:`~lightsaber.serving.PredictionError` naming only its type (the original stays
         reachable as ``__context__`` for debugging in process, but is not printed).
         """
-        from lightsaber.exceptions import LightsaberError
+        from lightsaber.exceptions import LightsaberError, PredictionError
         from lightsaber.serving.guard import error_origin
         from lightsaber.serving.predict import predict_cohort
-        from lightsaber.serving.schema import PredictionError, check_schema
+        from lightsaber.serving.schema import check_schema
 
         try:
             frame = pd.DataFrame(model_input)
@@ -180,9 +180,9 @@ def _pin(name: str) -> str | None:
     if name == "mlflow":
         version = mlflow.__version__
     elif name == "lightsaber":
-        import lightsaber
+        from lightsaber._version import __version__
 
-        version = lightsaber.__version__
+        version = __version__
     else:
         try:
             version = metadata.version(name)

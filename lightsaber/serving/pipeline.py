@@ -6,7 +6,6 @@ model, so predictions on a new cohort apply exactly the training preprocessing.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,47 +18,10 @@ from lightsaber.data.cohort import Cohort
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor
 
-__all__ = ["FittedPipeline", "model_task", "uses_sequences"]
+__all__ = ["FittedPipeline"]
 
 #: Value of every categorical column in the logged input example (never a training category).
 EXAMPLE_CATEGORY = "example"
-
-
-def uses_sequences(model: Any) -> bool:
-    """Whether a model consumes padded sequences (a net whose module's forward takes ``values``).
-
-    Parameters
-    ----------
-    model : estimator
-        Any estimator; only lightsaber nets (with a ``module``) can read sequences.
-    """
-    module = getattr(model, "module", None)
-    if module is None:
-        return False
-    forward = (module if isinstance(module, type) else type(module)).forward
-    return "values" in inspect.signature(forward).parameters
-
-
-def model_task(model: Any) -> str | None:
-    """``"survival"``, ``"classification"`` or ``None`` (unknown) for an estimator.
-
-    Parameters
-    ----------
-    model : estimator
-        A lightsaber net, a scikit-learn / scikit-survival estimator, or a search over one.
-    """
-    task = getattr(model, "_task", None)
-    if task:
-        return task
-    inner = getattr(model, "estimator", None)  # search objects
-    if inner is not None and inner is not model:
-        return model_task(inner)
-    module = type(model).__module__
-    if module.startswith("sksurv"):
-        return "survival"
-    from sklearn.base import is_classifier
-
-    return "classification" if is_classifier(model) else None
 
 
 @dataclass
@@ -104,7 +66,7 @@ class FittedPipeline:
     # ------------------------------------------------------------------ inputs
     def _prepare(self, cohort: Cohort) -> Cohort:
         if not isinstance(cohort, Cohort):
-            from lightsaber.training.inputs import InputTypeError
+            from lightsaber.exceptions import InputTypeError
 
             hint = (" For a DataFrame in the pyfunc input format (one row per patient, or the "
                     "long format for longitudinal models) use pipeline.predict_frame(df), or "
@@ -150,7 +112,7 @@ class FittedPipeline:
         static columns repeated on each row of a patient.
         """
         if not isinstance(frame, pd.DataFrame):
-            from lightsaber.training.inputs import InputTypeError
+            from lightsaber.exceptions import InputTypeError
 
             hint = (" For a Cohort use pipeline.predict(cohort)." if isinstance(frame, Cohort)
                     else " Build one with pandas.DataFrame(...) or pipeline.input_frame(cohort).")

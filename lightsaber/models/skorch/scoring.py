@@ -12,15 +12,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import UnknownMetricError
 
 __all__ = ["UnknownMetricError", "metric_direction", "output_scorer", "validation_metrics"]
 
 _OUTPUT_INPUTS = {"classification": {"proba"}, "survival": {"risk"}}
-
-
-class UnknownMetricError(LightsaberError, ValueError):
-    """A metric name that cannot be computed on validation outputs for this task."""
 
 
 def _usable(metric, task: str) -> bool:

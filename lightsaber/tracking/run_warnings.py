@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunWarnings", "SKIPPED_TAG", "WARNING_TAG"]
+__all__ = ["SKIPPED_TAG", "WARNING_TAG", "RunWarnings"]
 
 #: Tag prefix of the warnings of a run: ``lightsaber.warning.<kind>``.
 WARNING_TAG = "lightsaber.warning."

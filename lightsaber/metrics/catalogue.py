@@ -30,10 +30,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lightsaber.exceptions import MetricError
 from lightsaber.metrics import classification as cls_
 from lightsaber.metrics.calibration import expected_calibration_error
 from lightsaber.metrics.concordance import antolini_c, harrell_c, uno_c
-from lightsaber.metrics.errors import MetricError
 from lightsaber.metrics.prediction import SurvivalPrediction
 from lightsaber.metrics.survival import (
     brier_score,
