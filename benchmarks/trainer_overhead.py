@@ -73,7 +73,7 @@ def ours(X, y, X_val, y_val, epochs: int, store: Path) -> list[float]:
     with tracked_run("trainer-overhead", tracking_uri=f"sqlite:///{store / 'mlflow.db'}") as run:
         net = ClassifierNet(MLP, module__hidden=(64, 64), batch_size=BATCH, max_epochs=epochs,
                             lr=1e-3, early_stopping=epochs + 1, device="cpu")
-        net.log_epochs_to(run.log_metrics).fit(X, y, validation=(X_val, y_val))
+        net.log_epochs_to(run.log_metrics).fit(X, y, val=(X_val, y_val))
     return [row["dur"] for row in net.history]
 
 

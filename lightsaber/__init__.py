@@ -20,7 +20,8 @@ from lightsaber import _moved
 from lightsaber._version import __version__
 from lightsaber.data import Cohort, Preprocessor, SequencePreprocessor, Splits, datasets
 from lightsaber.exceptions import LightsaberError
-from lightsaber.training.fit import Run, fit
+from lightsaber.training.fit import fit
+from lightsaber.training.run import Run
 
 _moved.install()  # old module paths (pickled models, YAML _target_) keep resolving
 

@@ -31,10 +31,11 @@ import types
 import warnings
 from typing import Any
 
-__all__ = ["MOVED", "install"]
+__all__ = ["MOVED", "RENAMED", "install", "renamed", "renamed_keywords"]
 
 #: Old module path -> the modules that now hold its names (first match wins).
 MOVED: dict[str, tuple[str, ...]] = {
+    "lightsaber.calibration.plots": ("lightsaber.metrics.plots",),
     "lightsaber.datasets": ("lightsaber.data.datasets",),
     "lightsaber.registry": ("lightsaber.tracking.model_registry", "lightsaber.serving.load",
                             "lightsaber.exceptions"),
@@ -53,6 +54,13 @@ MOVED: dict[str, tuple[str, ...]] = {
     "lightsaber.training.scoring": ("lightsaber.models.skorch.scoring",),
 }
 
+#: Names that changed with the move: old path -> {old name: "new.module:new_name"}.
+RENAMED: dict[str, dict[str, str]] = {
+    "lightsaber.training.pipeline": {"model_task": "lightsaber.models.protocol:task_of"},
+    "lightsaber.training.evaluate": {"time_grid": "lightsaber.metrics.split_scores:default_times"},
+    "lightsaber.models.nets": {"ConfigurationError": "lightsaber.exceptions:ArgumentError"},
+}
+
 
 class _MovedModule(types.ModuleType):
     """A stand-in for an old path: attribute lookups go to the new modules."""
@@ -64,6 +72,10 @@ class _MovedModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
+        if attr in RENAMED.get(self.__name__, {}):
+            module, _, name = RENAMED[self.__name__][attr].partition(":")
+            renamed(attr, f"{module}.{name}", self.__name__)
+            return getattr(importlib.import_module(module), name)
         for target in self.__targets:
             module = importlib.import_module(target)
             if hasattr(module, attr):
@@ -92,3 +104,46 @@ def install() -> None:
     """Put the finder first on ``sys.meta_path`` (idempotent)."""
     if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _MovedFinder())
+
+
+def renamed(old: str, new: str, where: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``where``'s ``old`` is now ``new`` (DeprecationWarning, removed in 0.2)."""
+    warnings.warn(f"{where}: {old!r} is now {new!r}; the old name will be removed in 0.2.",
+                  DeprecationWarning, stacklevel=stacklevel)
+
+
+def renamed_keywords(**old_to_new: str) -> Any:
+    """Decorator: accept each old keyword name, with a DeprecationWarning, as its new name.
+
+    Examples
+    --------
+    >>> @renamed_keywords(time_grid="times")
+    ... def f(times=None):
+    ...     return times
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     f(time_grid=[1.0])
+    [1.0]
+    """
+    import functools
+
+    clash = [old for old, new in old_to_new.items() if old == new]
+    if clash:  # a rename to itself would swallow the real keyword
+        raise ValueError(f"renamed_keywords: {clash} renamed to themselves")
+
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__qualname__}() got {old!r} and {new!r}; "
+                                        f"{old!r} is the old name of {new!r}: pass only {new!r}.")
+                    renamed(old, new, f"{fn.__qualname__}()")
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap

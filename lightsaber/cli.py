@@ -1,35 +1,33 @@
 """Command-line entry point: ``lightsaber <command>``.
 
 Commands: ``fit``, ``evaluate``, ``tune``, ``predict``, ``report``, ``register``, ``validate``,
-``reproduce``,
-``init`` and ``demo``. Config commands take one or more YAML files (merged in order) and
-``key.path=value`` overrides. Exit status: 0 success, 2 config or usage error (one clear
-message; nothing is run or tracked), 1 run failure. ``--debug`` shows the traceback.
+``reproduce``, ``init`` and ``demo``. Config commands take one or more YAML files (merged in
+order) and ``key.path=value`` overrides. Exit status: 0 success, 2 config or usage error (one
+clear message; nothing is run or tracked), 1 run failure. ``--debug`` shows the traceback.
+
+This module only parses arguments, dispatches, prints and maps errors to exit statuses; each
+command's work is a public function of the layer that owns it (``lightsaber.config`` and its
+``evaluate``, ``reproduce`` and ``tuning`` modules, ``lightsaber.serving``,
+``lightsaber.reports``, ``lightsaber.tracking.model_registry``, ``lightsaber.demo``).
+Validation steps run outside ``_running`` (their errors exit 2), the run itself inside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from lightsaber.exceptions import LightsaberError
+from lightsaber.exceptions import LightsaberError, Unavailable
 
 __all__ = ["main"]
 
 
 class RunFailure(Exception):
     """A run failed after its config was validated (exit status 1)."""
-
-
-class Unavailable(LightsaberError):
-    """A command whose implementation is not installed (exit status 2)."""
 
 
 def _optional(module: str, feature: str) -> Any:
@@ -127,96 +125,28 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
-def _run_config(client: Any, run_id: str) -> dict[str, Any]:
-    from lightsaber.exceptions import ConfigError
-
-    try:
-        client.get_run(run_id)
-    except Exception as exc:
-        raise ConfigError.at("RUN_ID", "no such run in the tracking store", value=run_id) \
-            from exc
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, "config.json", tmp)
-        except Exception as exc:
-            raise ConfigError.at("RUN_ID", "the run has no config.json", value=run_id) from exc
-        return json.loads(Path(path).read_text())
-
-
 def _evaluate(args: argparse.Namespace) -> int:
-    from lightsaber.config import load_config, prepare
-    from lightsaber.metrics.split_scores import evaluate_split, time_grid
-    from lightsaber.models.protocol import survival_prediction
-    from lightsaber.tracking import resolve_tracking_uri
-    from lightsaber.tracking.client import open_client
+    from lightsaber.config.evaluate import prepare_evaluation
 
-    uri = resolve_tracking_uri(args.tracking_uri)
-    client = open_client(uri)
     files, overrides = _split_items(args.items)
-    sources = files or [_run_config(client, args.run)]
-    exp = prepare(load_config(*sources, overrides=overrides))
-    pipeline = _running(_logged_pipeline, uri, args.run)
-    parts = exp.splits.cohorts(exp.cohort)
-    y_train = parts["train"].target(exp.task)
-    import numpy as np
-
-    grid = None
-    if exp.task == "survival":  # the grid the run was evaluated on (evaluation.times or default)
-        times = exp.config.evaluation.times
-        grid = np.asarray(times, dtype=float) if times is not None else time_grid(y_train)
-    results = {}
-    for split in args.split:
-        if split not in parts:
-            raise LightsaberError(f"split {split!r} is empty or unknown; have {list(parts)}.")
-        X = pipeline.transform(parts[split])
-        prediction = pipeline.predict_from_input(X)
-        if exp.task == "survival":
-            prediction = survival_prediction(pipeline.model, X, prediction, grid)
-        results[split] = _running(evaluate_split, exp.task, parts[split].target(exp.task),
-                                  prediction, metrics=exp.metrics, y_train=y_train, grid=grid,
-                                  classes=getattr(pipeline.model, "classes_", None))
-    print(f"evaluated run {args.run} ({exp.task})")
+    plan = prepare_evaluation(args.run, *files, overrides=overrides, splits=args.split,
+                              tracking_uri=args.tracking_uri)
+    results = _running(plan.run)
+    print(f"evaluated run {args.run} ({plan.experiment.task})")
     _print_metrics(results, args.split)
     return 0
 
 
-def _logged_pipeline(uri: str, run_id: str) -> Any:
-    import mlflow.pyfunc
-
-    from lightsaber.tracking.client import open_client
-
-    client = open_client(uri)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(run_id, "model", tmp)
-        return mlflow.pyfunc.load_model(path).unwrap_python_model().pipeline
-
-
 def _tune(args: argparse.Namespace) -> int:
-    from lightsaber.exceptions import ConfigError
+    _optional("lightsaber.tuning", "tuning (`lightsaber tune`)")
+    from lightsaber.config.tuning import run_tune
 
-    tuning = _optional("lightsaber.tuning", "tuning (`lightsaber tune`)")
     exp = _prepare(args, _overrides_for(args))
-    spec = exp.config.tuning
-    if spec is None:
-        raise ConfigError.at("tuning", "required key is missing for `lightsaber tune`",
-                             allowed="a tuning section with a search space")
-    space = exp.space
-    fit_kwargs = exp.fit_kwargs()
-    fit_kwargs.pop("task", None)
-    tracking = exp.config.tracking
-    result = _running(
-        tuning.tune, exp.model, exp.cohort, exp.splits, space, algorithm=spec.algorithm,
-        max_trials=args.max_trials or spec.max_trials, metric=spec.metric, seed=exp.config.seed,
-        backend=spec.backend, address=spec.address, resume=spec.resume,
-        study_name=spec.study_name or exp.config.name, experiment=tracking.experiment,
-        tracking_uri=tracking.tracking_uri, refit=spec.refit, progress=not args.no_progress,
-        config=exp.resolved_config, **fit_kwargs)
+    result = _running(run_tune, exp, max_trials=args.max_trials, progress=not args.no_progress)
     best = getattr(result, "best_params", None)
     value = getattr(result, "best_value", None)
-    print(f"tuned {type(exp.model).__name__}: best {spec.metric or 'score'} {value}, "
-          f"params {best}")
+    print(f"tuned {type(exp.model).__name__}: best {exp.config.tuning.metric or 'score'} "
+          f"{value}, params {best}")
     return 0
 
 
@@ -237,23 +167,24 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from lightsaber.tracking import model_registry as registry
+    from lightsaber.exceptions import MixedSplitsWarning
+    from lightsaber.tracking.model_registry import register_best, register_run
 
     if args.run_id:
-        version = _running(registry.register_run, args.run_id, args.name,
+        version = _running(register_run, args.run_id, args.name,
                            tracking_uri=args.tracking_uri, alias=args.alias)
     else:
         if not (args.experiment and args.metric):
             raise Unavailable("register needs --run RUN_ID, or --experiment and --metric to "
                               "pick the best run.")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", registry.MixedSplitsWarning)
-            version = _running(registry.register_best, args.name, experiment=args.experiment,
+        with warnings.catch_warnings(record=True) as caught:  # shown every time, on stderr
+            warnings.simplefilter("always", MixedSplitsWarning)
+            version = _running(register_best, args.name, experiment=args.experiment,
                                metric=args.metric, split=args.split,
                                tracking_uri=args.tracking_uri, alias=args.alias,
                                allow_mixed_splits=args.allow_mixed_splits)
         for warning in caught:
-            if issubclass(warning.category, registry.MixedSplitsWarning):
+            if issubclass(warning.category, MixedSplitsWarning):
                 _warn(str(warning.message))
             else:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename,
@@ -264,52 +195,20 @@ def _register(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    import math
+    from lightsaber.config.reproduce import prepare_reproduction
 
-    from lightsaber.config import load_config, prepare, run_fit
-    from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
-    from lightsaber.tracking import resolve_tracking_uri
-    from lightsaber.tracking.client import open_client
-    from lightsaber.tracking.model_registry import REPRODUCES_TAG
-    from lightsaber.tracking.runs import SPLIT_HASH_TAG
-
-    uri = resolve_tracking_uri(args.tracking_uri)
-    client = open_client(uri)
-    config = _run_config(client, args.run_id)
-    exp = prepare(load_config(config, overrides=[f"tracking.tracking_uri={uri}"]))
-    logged = client.get_run(args.run_id).data
-    original = {k[len("test_"):]: v for k, v in logged.metrics.items() if k.startswith("test_")}
-    run = _running(run_fit, exp, progress=not args.no_progress,
-                   tags={REPRODUCES_TAG: args.run_id})
-    now = client.get_run(run.run_id).data.tags
-    was_data, now_data = logged.tags.get(FINGERPRINT_TAG), now.get(FINGERPRINT_TAG)
-    if now_data is None:
-        now_data = cohort_fingerprint(exp.cohort)
-    data_note = ""
-    if was_data is None:
-        data_note = (f"run {args.run_id} has no data fingerprint (tag {FINGERPRINT_TAG}: it "
-                     "was logged before lightsaber recorded one), so whether the data changed "
-                     f"cannot be told; the data now have fingerprint {now_data[:12]}")
-        _warn(data_note)
-    elif was_data != now_data:
-        data_note = (f"the data changed since run {args.run_id}: data fingerprint "
-                     f"{was_data[:12]} then, {now_data[:12]} now (a changed value, column, "
-                     "dtype or patient order in the files the config reads)")
-        _warn(data_note)
-    was_split, now_split = logged.tags.get(SPLIT_HASH_TAG), now.get(SPLIT_HASH_TAG)
-    if was_split and now_split and was_split != now_split:
-        _warn(f"the split differs from run {args.run_id}'s: split hash {was_split[:12]} then, "
-              f"{now_split[:12]} now")
-    new = {k: v for k, v in run.metrics.get("test", {}).items() if math.isfinite(v)}
-    differ = sorted(k for k in set(original) | set(new) if original.get(k) != new.get(k))
-    if differ:
-        lines = ", ".join(f"{k}: {original.get(k)} -> {new.get(k)}" for k in differ)
-        why = f"; {data_note}" if data_note else ""
-        raise RunFailure(f"run {run.run_id} did not reproduce run {args.run_id}: {lines}{why}")
-    print(f"reproduced run {args.run_id} as run {run.run_id}: all {len(new)} test metrics "
-          "identical" + (f", on the same data (fingerprint {now_data[:12]})"
-                         if was_data == now_data else ""))
-    _print_metrics({"test": new}, ("test",))
+    plan = prepare_reproduction(args.run_id, tracking_uri=args.tracking_uri)
+    result = _running(plan.run, progress=not args.no_progress)
+    for note in result.notes:
+        _warn(note)
+    if not result.reproduced:
+        lines = ", ".join(f"{k}: {was} -> {now}" for k, (was, now) in result.differences.items())
+        why = f"; {result.data_note}" if result.data_note else ""
+        raise RunFailure(f"run {result.run_id} did not reproduce run {args.run_id}: {lines}{why}")
+    print(f"reproduced run {args.run_id} as run {result.run_id}: all {len(result.metrics)} test "
+          "metrics identical" + (f", on the same data (fingerprint {result.fingerprint[:12]})"
+                                 if result.same_data else ""))
+    _print_metrics({"test": result.metrics}, ("test",))
     return 0
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "TrialDiverged",
     "TrialFailed",
     "TuningError",
+    "Unavailable",
     "UnknownMetricError",
 ]
 
@@ -264,8 +265,11 @@ class ArgumentError(LightsaberError, ValueError):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
     >>> from lightsaber.models import DeepSurv
-    >>> DeepSurv(lr=-1.0).fit([[0.0]], None)  # doctest: +ELLIPSIS
+    >>> X, y = np.zeros((4, 1), "float32"), Surv.from_arrays([1, 0, 1, 0], [1.0, 2, 3, 4])
+    >>> DeepSurv(lr=-1.0).fit(X, y)
     Traceback (most recent call last):
     ...
     lightsaber.exceptions.ArgumentError: lr must be a positive number; got -1.0.
@@ -426,6 +430,13 @@ class TrialFailed(LightsaberError, RuntimeError):
 
 class ReportError(LightsaberError, ValueError):
     """The report cannot be built (nothing selected, no runs)."""
+
+
+# --- cli ----------------------------------------------------------------------------------
+
+
+class Unavailable(LightsaberError):
+    """A command whose implementation (an optional extra) is not installed (exit status 2)."""
 
 
 _RENAMED = {"ConfigurationError": "ArgumentError"}

@@ -188,3 +188,7 @@ def test_evaluate_uses_the_runs_evaluation_grid(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--run", run.info.run_id, "--no-progress"]) == 0
     assert f"ibs {run.data.metrics['test_ibs']:.4f}" in capsys.readouterr().out
+    # an unknown split is a usage error (exit 2), found before the model is loaded
+    assert main(["evaluate", "--run", run.info.run_id, "--no-progress", "--split", "tset"]) == 2
+    err = capsys.readouterr().err
+    assert "lightsaber: error: split 'tset' is empty or unknown; have ['train'" in err

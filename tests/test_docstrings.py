@@ -46,7 +46,10 @@ PACKAGES = (
     "lightsaber.models.skorch.callbacks",
     "lightsaber.metrics.split_scores",
     "lightsaber.training.fit",
+    "lightsaber.training.run",
     "lightsaber.serving.pipeline",
+    "lightsaber.models.protocol",
+    "lightsaber.tracking.client",
     "lightsaber.tuning",
 )
 #: Packages still being written in parallel: skipped (with this reason) until they import.
@@ -67,7 +70,6 @@ KNOWN_GAPS = frozenset({
     "lightsaber.calibration.model_survival",
     "lightsaber.config.ExperimentConfig",
     "lightsaber.config.run_fit",
-    "lightsaber.tracking.model_registry.parse_model_uri",
     "lightsaber.reports.load_predictions",
     "lightsaber.reports.render_report",
     "lightsaber.serving.required_columns",

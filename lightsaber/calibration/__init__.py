@@ -6,11 +6,19 @@
 * :class:`SurvivalRecalibrator` — recalibration of survival curves at horizons
   (``"cloglog"`` or ``"isotonic"``), monotone in time;
 * :func:`assess_survival_calibration` — Kaplan-Meier by risk group, ICI and D-calibration;
-* before/after figures in :mod:`lightsaber.calibration.plots`.
+* :func:`calibrate_fitted` — what ``ls.fit`` runs: fit on held-out rows, re-score every split,
+  and return a :class:`CalibrationResult`.
+
+Both calibrators are scikit-learn estimators fitted on a model's **predictions** and the
+outcome, ``fit(X, y)`` with ``X`` the predictions: ``ProbabilityCalibrator().fit(scores, y)``
+(``scores`` = :func:`model_scores`) and ``SurvivalRecalibrator().fit(survival, y, times=...)``
+(``survival`` = :func:`model_survival` on ``times``). They clone, pickle and take
+``get_params`` / ``set_params`` as any scikit-learn estimator.
 
 ``ls.fit(model, cohort, splits, calibrate="isotonic")`` fits the calibrator on the
 ``calibration`` split (else ``val``, never ``test``), puts it in the returned and logged
 pipeline, and records calibrated and ``uncalibrated_*`` metrics; see ``docs/calibration.md``.
+The before/after figures are in :mod:`lightsaber.metrics.plots`.
 
 Examples
 --------
@@ -19,14 +27,15 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> z = rng.normal(size=1000)
 >>> y = (rng.random(1000) < 1 / (1 + np.exp(-z))).astype(int)
->>> cal = ProbabilityCalibrator("sigmoid").fit_scores(4 * z, y)
->>> cal.predict_proba_scores(np.array([4.0]))[:, 1].round(2).tolist()
+>>> cal = ProbabilityCalibrator("sigmoid").fit(4 * z, y)
+>>> cal.predict_proba(np.array([4.0]))[:, 1].round(2).tolist()
 [0.7]
 """
 
 from lightsaber.calibration.apply import (
     UNCALIBRATED_PREFIX,
     CalibrationReport,
+    CalibrationResult,
     calibrate_fitted,
     out_of_fold,
     resolve_calibrator,
@@ -47,13 +56,14 @@ from lightsaber.exceptions import CalibrationError
 
 __all__ = [
     "CLASSIFIER_METHODS",
-    "SURVIVAL_METHODS",
-    "UNCALIBRATED_PREFIX",
     "CalibrationError",
     "CalibrationReport",
+    "CalibrationResult",
     "ProbabilityCalibrator",
+    "SURVIVAL_METHODS",
     "SurvivalCalibrationAssessment",
     "SurvivalRecalibrator",
+    "UNCALIBRATED_PREFIX",
     "assess_survival_calibration",
     "calibrate_fitted",
     "horizon_outcomes",

@@ -2,19 +2,22 @@
 
 ``ls.fit(..., calibrate=...)`` calls :func:`calibrate_fitted` after the model is trained and its
 uncalibrated metrics are computed. The calibrator is fitted on the cohort's ``calibration``
-split when there is one, else on ``val``, and **never on test**; it is attached to the
-:class:`~lightsaber.serving.pipeline.FittedPipeline`, so ``run.pipeline.predict``, the logged
-pyfunc model and ``run.predictions`` are calibrated. Each split's metrics are then those of the
-calibrated predictions, and the uncalibrated ones stay next to them with the prefix
-``uncalibrated_`` (MLflow: ``test_ece`` and ``test_uncalibrated_ece``).
+split when there is one, else on ``val``, and **never on test**. :func:`calibrate_fitted`
+changes none of its arguments: it returns a :class:`CalibrationResult` with the fitted
+calibrator, and ``ls.fit`` attaches that to the
+:class:`~lightsaber.serving.pipeline.FittedPipeline` (``pipeline.calibrator``), so
+``run.pipeline.predict``, the logged pyfunc model and ``run.predictions`` are calibrated. Each
+split's metrics are then those of the calibrated predictions, and the uncalibrated ones stay
+next to them with the prefix ``uncalibrated_`` (MLflow: ``test_ece`` and
+``test_uncalibrated_ece``).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import tempfile
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +25,18 @@ from typing import Any
 import numpy as np
 
 from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCalibrator
+from lightsaber.calibration.scores import model_scores
 from lightsaber.calibration.survival import SURVIVAL_METHODS, SurvivalRecalibrator
 from lightsaber.exceptions import CalibrationError
 
-__all__ = ["UNCALIBRATED_PREFIX", "CalibrationReport", "calibrate_fitted", "out_of_fold",
-           "resolve_calibrator"]
+__all__ = [
+    "CalibrationReport",
+    "CalibrationResult",
+    "UNCALIBRATED_PREFIX",
+    "calibrate_fitted",
+    "out_of_fold",
+    "resolve_calibrator",
+]
 
 #: Folds of the held-out check of a calibrator fitted on the validation split.
 CHECK_FOLDS = 5
@@ -38,10 +48,13 @@ UNCALIBRATED_PREFIX = "uncalibrated_"
 def resolve_calibrator(calibrate: Any, task: str) -> ProbabilityCalibrator | SurvivalRecalibrator:
     """An unfitted calibrator for ``task`` from a method name or a calibrator object.
 
+    A calibrator object is cloned (:func:`sklearn.base.clone`: same parameters, not fitted), so
+    the one passed in is never changed.
+
     Examples
     --------
     >>> resolve_calibrator("isotonic", "survival")
-    SurvivalRecalibrator(method='isotonic', horizons=None)
+    SurvivalRecalibrator(method='isotonic')
     >>> resolve_calibrator("temperature", "classification")
     ProbabilityCalibrator(method='temperature')
     """
@@ -51,7 +64,9 @@ def resolve_calibrator(calibrate: Any, task: str) -> ProbabilityCalibrator | Sur
             raise CalibrationError(
                 f"calibrate={calibrate!r} does not apply to a {task} model; use a "
                 f"{wanted.__name__}.")
-        return copy.deepcopy(calibrate)
+        from sklearn.base import clone
+
+        return clone(calibrate)
     methods = CLASSIFIER_METHODS if task == "classification" else SURVIVAL_METHODS
     if calibrate not in methods:
         raise CalibrationError(
@@ -86,7 +101,7 @@ class CalibrationReport:
 
     def figures(self) -> dict[str, Any]:
         """``{artifact file name: matplotlib Figure}`` of the before/after comparison."""
-        from lightsaber.calibration import plots
+        from lightsaber.metrics import plots
 
         p, split = self._plot, self.evaluated_on
         if not p:
@@ -99,7 +114,7 @@ class CalibrationReport:
         if p["horizons"]:
             out[f"survival_calibration_{split}.png"] = \
                 plots.plot_survival_calibration_before_after(
-                    p["y"], p["survival"][0], p["survival"][1], p["grid"], p["horizons"])
+                    p["y"], p["survival"][0], p["survival"][1], p["times"], p["horizons"])
         if "d_calibration" in p:
             out[f"d_calibration_{split}.png"] = plots.plot_d_calibration(*p["d_calibration"])
         return out
@@ -119,30 +134,71 @@ def _merge(calibrated: dict[str, float], raw: dict[str, float]) -> dict[str, flo
     return {**calibrated, **{f"{UNCALIBRATED_PREFIX}{k}": v for k, v in raw.items()}}
 
 
+@dataclass(frozen=True)
+class CalibrationResult:
+    """What :func:`calibrate_fitted` returns; its inputs are left as they were.
+
+    Attributes
+    ----------
+    calibrator : ProbabilityCalibrator or SurvivalRecalibrator
+        Fitted; the caller attaches it to the pipeline (``pipeline.calibrator``).
+    predictions : dict
+        Per split: classification, the calibrated probabilities (as
+        :meth:`~lightsaber.serving.pipeline.FittedPipeline.predict_from_input` gives them
+        once the calibrator is attached); survival, the predictions given (the risk score is
+        not recalibrated).
+    scored : dict
+        Per split, what the metrics were computed on: the calibrated probabilities
+        (classification) or the recalibrated
+        :class:`~lightsaber.metrics.SurvivalPrediction` (survival).
+    scores : dict
+        Per split, the calibrated metrics and the uncalibrated ones as ``uncalibrated_*``.
+    report : CalibrationReport
+    """
+
+    calibrator: ProbabilityCalibrator | SurvivalRecalibrator
+    predictions: dict[str, np.ndarray]
+    scored: dict[str, Any]
+    scores: dict[str, dict[str, float]]
+    report: CalibrationReport
+
+    def __iter__(self) -> Iterator[Any]:
+        """Deprecated: the old 4-tuple, ``(predictions, scored or None, scores, report)``."""
+        warnings.warn("calibrate_fitted() returns a CalibrationResult: use its attributes "
+                      "(result.predictions, result.scored, result.scores, result.report) and "
+                      "attach result.calibrator to the pipeline yourself; unpacking it as a "
+                      "4-tuple will be removed in 0.2.", DeprecationWarning, stacklevel=2)
+        survival = isinstance(self.calibrator, SurvivalRecalibrator)
+        return iter((self.predictions, self.scored if survival else None, self.scores,
+                     self.report))
+
+
 def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[str, Any], *,
                      predictions: dict[str, np.ndarray], scores: dict[str, dict[str, float]],
                      metrics: Sequence[str] | None = None, scored: dict[str, Any] | None = None,
-                     grid: np.ndarray | None = None,
+                     times: np.ndarray | None = None,
                      score: Callable[[str, Any], dict[str, float]] | None = None
-                     ) -> tuple[dict[str, np.ndarray], dict[str, Any] | None,
-                                dict[str, dict[str, float]], CalibrationReport]:
+                     ) -> CalibrationResult:
     """Fit a calibrator on the calibration (else validation) split and re-score every split.
+
+    Nothing passed in is changed, the pipeline included: attach ``result.calibrator`` to the
+    pipeline to calibrate its predictions.
 
     Parameters
     ----------
     calibrate : str or calibrator
         See :func:`resolve_calibrator`.
     pipeline : FittedPipeline
-        With its fitted model; ``pipeline.calibrator`` is set.
+        Read for its fitted model (``pipeline.model``) and ``pipeline.task``.
     X, y : dict
         Model inputs and outcomes per split name.
     predictions, scores : dict
         Uncalibrated predictions and metrics per split.
     metrics : sequence of str, optional
         Metric names, as given to ``ls.fit``.
-    scored, grid
+    scored, times
         Survival only: uncalibrated :class:`~lightsaber.metrics.SurvivalPrediction` per split,
-        and their time grid.
+        and their evaluation grid.
     score : callable, optional
         ``score(split, prediction) -> {metric: value}``, how the caller scores a split
         (``ls.fit`` passes its own, which records skipped metrics). Default:
@@ -151,61 +207,62 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
 
     Returns
     -------
-    predictions, scored, scores, report
-        Calibrated predictions, recalibrated survival predictions (survival; else ``None``),
-        metrics (calibrated + ``uncalibrated_*``), and the report.
+    CalibrationResult
+        The fitted calibrator, calibrated predictions, what was scored, the metrics
+        (calibrated + ``uncalibrated_*``) and the report.
     """
     from lightsaber.metrics.split_scores import evaluate_split
 
     task = pipeline.task
+    model = pipeline.model
     if score is None:
         def score(name: str, prediction: Any) -> dict[str, float]:
-            extra = {"y_train": y["train"], "grid": grid} if task == "survival" else {}
+            extra = {"y_train": y["train"], "times": times} if task == "survival" else {}
             return evaluate_split(task, y[name], prediction, metrics=metrics, **extra)
     calibrator = resolve_calibrator(calibrate, task)
     fitted_on = "calibration" if "calibration" in X else "val"
     evaluated_on = "test" if "test" in X else fitted_on
     if task == "classification":
-        calibrator.fit(pipeline.model, X[fitted_on], y[fitted_on])
-        pipeline.calibrator = calibrator
-        new = {name: pipeline.predict_from_input(X[name]) for name in X}
+        raw = {name: model_scores(model, X[name]) for name in X}
+        calibrator.fit(raw[fitted_on], y[fitted_on], classes=getattr(model, "classes_", None))
+        new = {}
+        for name in X:
+            proba = np.asarray(calibrator.predict_proba(raw[name]), dtype=float)
+            new[name] = proba[:, 1] if proba.shape[1] == 2 else proba
         new_scores = {name: _merge(score(name, new[name]), scores.get(name, {})) for name in X}
         plot = {}
         if new[evaluated_on].ndim == 1:
             plot = {"y": y[evaluated_on], "proba": (predictions[evaluated_on], new[evaluated_on])}
         report = CalibrationReport(calibrator.method, fitted_on, evaluated_on,
                                    {**calibrator.summary(), "fitted_on": fitted_on}, plot)
-        return new, None, new_scores, report
-    if scored is None or grid is None or scored[fitted_on].survival is None:
+        return CalibrationResult(calibrator, new, new, new_scores, report)
+    if scored is None or times is None or scored[fitted_on].survival is None:
         raise CalibrationError(
-            f"calibrate={calibrate!r} needs survival curves, but {type(pipeline.model).__name__} "
+            f"calibrate={calibrate!r} needs survival curves, but {type(model).__name__} "
             "predicts only a risk score (give it predict_survival_function, or "
             "baseline='breslow' for a SurvivalNet).")
-    calibrator.fit(y[fitted_on], scored[fitted_on].survival, grid)
-    pipeline.calibrator = calibrator
+    calibrator.fit(scored[fitted_on].survival, y[fitted_on], times=times)
     new_scored = {name: dataclasses.replace(
-        part, survival=calibrator.transform(part.survival, grid)) for name, part in
+        part, survival=calibrator.transform(part.survival, times)) for name, part in
         scored.items()}
     new_scores = {name: _merge(score(name, new_scored[name]), scores.get(name, {}))
                   for name in X}
-    report = CalibrationReport(calibrator.method, fitted_on, evaluated_on,
-                               {**calibrator.summary(), "fitted_on": fitted_on},
-                               _survival_plot(y[evaluated_on], scored[evaluated_on].survival,
-                                              new_scored[evaluated_on].survival, grid,
-                                              calibrator.horizons_))
-    report.summary.update(_survival_assessment(report._plot))
-    return predictions, new_scored, new_scores, report
+    plot = _survival_plot(y[evaluated_on], scored[evaluated_on].survival,
+                          new_scored[evaluated_on].survival, times, calibrator.horizons_)
+    summary = {**calibrator.summary(), "fitted_on": fitted_on, **_survival_assessment(plot)}
+    report = CalibrationReport(calibrator.method, fitted_on, evaluated_on, summary, plot)
+    return CalibrationResult(calibrator, dict(predictions), new_scored, new_scores, report)
 
 
-def _survival_plot(y: np.ndarray, before: np.ndarray, after: np.ndarray, grid: np.ndarray,
+def _survival_plot(y: np.ndarray, before: np.ndarray, after: np.ndarray, times: np.ndarray,
                    horizons: np.ndarray) -> dict[str, Any]:
     from lightsaber.metrics import MetricError, d_calibration
 
     inside = [float(h) for h in horizons if y["time"].min() <= h < y["time"].max()]
-    plot: dict[str, Any] = {"y": y, "survival": (before, after), "grid": grid,
+    plot: dict[str, Any] = {"y": y, "survival": (before, after), "times": times,
                             "horizons": inside}
     try:
-        plot["d_calibration"] = (d_calibration(y, before, grid), d_calibration(y, after, grid))
+        plot["d_calibration"] = (d_calibration(y, before, times), d_calibration(y, after, times))
     except MetricError:
         pass
     return plot
@@ -220,7 +277,7 @@ def _survival_assessment(plot: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, curves in zip(("uncalibrated", "calibrated"), plot["survival"], strict=True):
         try:
-            out[name] = assess_survival_calibration(plot["y"], curves, plot["grid"],
+            out[name] = assess_survival_calibration(plot["y"], curves, plot["times"],
                                                     plot["horizons"]).summary()
         except MetricError:
             return {}
@@ -228,7 +285,7 @@ def _survival_assessment(plot: dict[str, Any]) -> dict[str, Any]:
 
 
 def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
-                grid: np.ndarray | None = None, *, classes: Any = None,
+                times: np.ndarray | None = None, *, classes: Any = None,
                 folds: int = CHECK_FOLDS, seed: int = 0) -> np.ndarray:
     """Calibrated predictions for rows ``y``, each from a calibrator fitted on the other folds.
 
@@ -245,9 +302,9 @@ def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
         Labels, or survival outcomes.
     inputs : numpy.ndarray
         Classification: logit-scale scores (:func:`~lightsaber.calibration.scores.model_scores`);
-        survival: survival curves on ``grid``.
-    grid : numpy.ndarray, optional
-        Survival: the curves' time grid.
+        survival: survival curves on ``times``.
+    times : numpy.ndarray, optional
+        Survival: the curves' evaluation grid.
     classes : array-like, optional
         Classification: the model's classes.
     folds : int
@@ -281,11 +338,11 @@ def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
     for fit_rows, held_rows in splitter.split(np.zeros(len(strata)), strata):
         calibrator = resolve_calibrator(calibrate, task)
         if task == "survival":
-            calibrator.fit(y[fit_rows], inputs[fit_rows], grid)
-            part = calibrator.transform(inputs[held_rows], grid)
+            calibrator.fit(inputs[fit_rows], y[fit_rows], times=times)
+            part = calibrator.transform(inputs[held_rows], times)
         else:
-            calibrator.fit_scores(inputs[fit_rows], np.asarray(y)[fit_rows], classes=classes)
-            proba = calibrator.predict_proba_scores(inputs[held_rows])
+            calibrator.fit(inputs[fit_rows], np.asarray(y)[fit_rows], classes=classes)
+            proba = calibrator.predict_proba(inputs[held_rows])
             part = proba[:, 1] if proba.shape[1] == 2 else proba
         if out is None:
             out = np.empty((len(strata), *part.shape[1:]))

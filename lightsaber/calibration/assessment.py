@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber._moved import renamed_keywords
+
 __all__ = ["SurvivalCalibrationAssessment", "assess_survival_calibration"]
 
 
@@ -45,7 +47,8 @@ class SurvivalCalibrationAssessment:
         }
 
 
-def assess_survival_calibration(y: Any, survival: Any, time_grid: Any,
+@renamed_keywords(time_grid="times")
+def assess_survival_calibration(y: Any, survival: Any, times: Any,
                                 horizons: Sequence[float], *, n_groups: int = 10
                                 ) -> SurvivalCalibrationAssessment:
     """Assess predicted survival curves at ``horizons`` (inside the follow-up of ``y``).
@@ -55,8 +58,8 @@ def assess_survival_calibration(y: Any, survival: Any, time_grid: Any,
     y : structured array or tuple
         Outcomes of the evaluated rows.
     survival : array-like of shape (n_samples, n_times)
-        Predicted survival curves on ``time_grid``.
-    time_grid : array-like of shape (n_times,)
+        Predicted survival curves on ``times``.
+    times : array-like of shape (n_times,)
         Strictly increasing times.
     horizons : sequence of float
         Horizons of the risk-group comparison and the ICI.
@@ -76,7 +79,7 @@ def assess_survival_calibration(y: Any, survival: Any, time_grid: Any,
     """
     from lightsaber.metrics import calibration_at_horizon, d_calibration, survival_at_times
 
-    at = survival_at_times(survival, time_grid, np.asarray(horizons, dtype=float))
+    at = survival_at_times(survival, times, np.asarray(horizons, dtype=float))
     per_horizon = [calibration_at_horizon(y, at[:, j], h, n_groups=n_groups)
                    for j, h in enumerate(np.asarray(horizons, dtype=float))]
-    return SurvivalCalibrationAssessment(per_horizon, d_calibration(y, survival, time_grid))
+    return SurvivalCalibrationAssessment(per_horizon, d_calibration(y, survival, times))

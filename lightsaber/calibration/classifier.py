@@ -1,26 +1,42 @@
 """Post-hoc calibration of classifiers: Platt, isotonic, temperature and beta calibration.
 
-A :class:`ProbabilityCalibrator` maps a fitted model's logit-scale scores
-(:func:`~lightsaber.calibration.scores.model_scores`) to calibrated probabilities. It is fitted
-on held-out rows only (``ls.fit`` uses the calibration split, else the validation split, never
-test) and never refits the model.
+A :class:`ProbabilityCalibrator` is a scikit-learn estimator whose input is a fitted model's
+**scores**, not the model's features: like scikit-learn's own calibrators
+(:class:`~sklearn.isotonic.IsotonicRegression` ``.fit(X, y)``), it is fitted as
+``fit(scores, y)`` and applied as ``predict_proba(scores)``, where ``scores`` are the model's
+logit-scale scores on held-out rows, :func:`~lightsaber.calibration.scores.model_scores`
+(``(n,)`` for a binary model, ``(n, K)`` for ``K`` classes). The caller extracts the scores, so
+the calibrator never calls, copies or refits the model, and the same calibrator serves
+scikit-learn models and skorch nets (whose inputs may be dicts of padded sequences) alike::
+
+    cal = ProbabilityCalibrator("sigmoid").fit(model_scores(model, X_cal), y_cal)
+    proba = cal.predict_proba(model_scores(model, X_new))
+
+``ls.fit`` fits it on the calibration split, else the validation split, never test. It clones
+(:func:`sklearn.base.clone`), pickles and takes ``get_params`` / ``set_params`` as any
+scikit-learn estimator; parameters are checked in ``fit``.
 
 Platt and temperature scaling (and multi-class isotonic) are scikit-learn's own
 :class:`~sklearn.calibration.CalibratedClassifierCV` with the model already fitted, the way
 scikit-learn replaced ``cv="prefit"``: the estimator is wrapped in
 :class:`~sklearn.frozen.FrozenEstimator`. What is frozen here is a stateless pass-through
-"model" whose decision function is the score column, so the same calibrator serves scikit-learn
-models and skorch nets (whose inputs may be dicts of padded sequences) alike, and the fitted
-calibrator never holds a copy of the model. Binary isotonic calibration is centred isotonic
-regression on scikit-learn's ``IsotonicRegression`` blocks (no ties, so AUC is kept). Beta
-calibration (Kull, Silva Filho & Flach 2017)
-is a logistic regression on ``ln p`` and ``-ln(1 - p)``, refitted without a feature whose
-coefficient comes out negative, so the map stays monotone.
+"model" whose decision function is the score column. Binary isotonic calibration is centred
+isotonic regression on scikit-learn's ``IsotonicRegression`` blocks (no ties, so AUC is kept).
+Beta calibration (Kull, Silva Filho & Flach 2017) is a logistic regression on ``ln p`` and
+``-ln(1 - p)``, refitted without a feature whose coefficient comes out negative, so the map
+stays monotone.
+
+Before the 0.1.0 architecture pass the calibrator was fitted as ``fit(model, X, y)`` (it called
+the model): that still works, with a ``DeprecationWarning``, until 0.2. The old score-method
+names ``fit_scores`` / ``predict_proba_scores`` and ``predict_proba(model, X)`` are deprecated
+too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -28,7 +44,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lightsaber.calibration.scores import model_scores
-from lightsaber.exceptions import CalibrationError
+from lightsaber.exceptions import CalibrationError, NotFittedError
 
 __all__ = ["CLASSIFIER_METHODS", "ProbabilityCalibrator"]
 
@@ -108,8 +124,49 @@ def _beta_features(z: np.ndarray) -> np.ndarray:
     return np.column_stack([-np.logaddexp(0.0, -z), np.logaddexp(0.0, z)])
 
 
-class ProbabilityCalibrator:
-    """Map a classifier's scores to calibrated probabilities.
+def _is_model(obj: Any) -> bool:
+    """Whether ``obj`` is a fitted classifier rather than an array of scores."""
+    return hasattr(obj, "predict_proba") or hasattr(obj, "decision_function")
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"ProbabilityCalibrator.{old} is deprecated: use {new} (the old form will "
+                  "be removed in 0.2).", DeprecationWarning, stacklevel=3)
+
+
+def _accepts_model_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept the old ``fit(model, X, y)``, with a DeprecationWarning."""
+    @functools.wraps(fit)
+    def inner(self: ProbabilityCalibrator, scores: Any, y: Any, *args: Any, **kwargs: Any
+              ) -> ProbabilityCalibrator:
+        if len(args) == 1 and _is_model(scores):
+            _deprecated("fit(model, X, y)", "fit(model_scores(model, X), y, "
+                        "classes=model.classes_)")
+            model, X, (y,) = scores, y, args
+            kwargs.setdefault("classes", getattr(model, "classes_", None))
+            return fit(self, model_scores(model, X), y, **kwargs)
+        return fit(self, scores, y, *args, **kwargs)
+
+    return inner
+
+
+def _accepts_model_predict(predict: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept ``predict_proba(model, X)`` (the model's scores on ``X``) as well as scores.
+
+    Deprecated: warns, and will be removed in 0.2.
+    """
+    @functools.wraps(predict)
+    def inner(self: ProbabilityCalibrator, scores: Any, *args: Any) -> np.ndarray:
+        if len(args) == 1 and _is_model(scores):
+            _deprecated("predict_proba(model, X)", "predict_proba(model_scores(model, X))")
+            return predict(self, model_scores(scores, args[0]))
+        return predict(self, scores, *args)
+
+    return inner
+
+
+class ProbabilityCalibrator(ClassifierMixin, BaseEstimator):
+    """Map a classifier's scores to calibrated probabilities (fit on scores and labels).
 
     Parameters
     ----------
@@ -126,26 +183,43 @@ class ProbabilityCalibrator:
     Attributes
     ----------
     classes_ : numpy.ndarray
-        Class labels, as the model's ``classes_``.
+        Class labels (``classes=`` of :meth:`fit`, else those of ``y``).
     calibrator_ : object
-        The fitted scikit-learn calibrator.
+        The fitted map.
     n_calibration_ : int
         Rows the calibrator was fitted on.
+    n_features_in_ : int
+        Score columns: 1 for a binary model, ``K`` for ``K`` classes.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> z = rng.normal(size=5000)
     >>> y = (rng.random(5000) < 1 / (1 + np.exp(-z))).astype(int)
-    >>> cal = ProbabilityCalibrator("temperature").fit_scores(3 * z, y)  # over-confident
+    >>> cal = ProbabilityCalibrator("temperature").fit(3 * z, y)  # over-confident scores
     >>> round(cal.temperature_, 1)
     2.9
-    >>> cal.predict_proba_scores(np.array([0.0, 3.0])).round(2).tolist()
+    >>> cal.predict_proba(np.array([0.0, 3.0])).round(2).tolist()
     [[0.5, 0.5], [0.26, 0.74]]
+    >>> from sklearn.base import clone
+    >>> clone(cal)
+    ProbabilityCalibrator(method='temperature')
     """
 
     def __init__(self, method: str = "isotonic") -> None:
         self.method = method
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True  # a binary model's scores: shape (n,)
+        return tags
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if "classes_" in state and "n_features_in_" not in state:  # pickled before the pass
+            n_classes = len(state["classes_"])
+            state["n_features_in_"] = 1 if n_classes == 2 else n_classes
+        super().__setstate__(state)
 
     # ------------------------------------------------------------------ fitting
     def _check_method(self) -> str:
@@ -154,25 +228,53 @@ class ProbabilityCalibrator:
                 f"method must be one of {list(CLASSIFIER_METHODS)}; got {self.method!r}.")
         return "sigmoid" if self.method == "platt" else self.method
 
-    def fit(self, model: Any, X: Any, y: Any) -> ProbabilityCalibrator:
-        """Fit on a fitted ``model``'s scores for held-out rows ``X`` with labels ``y``."""
-        self.classes_ = np.asarray(model.classes_)
-        return self.fit_scores(model_scores(model, X), y, classes=self.classes_)
+    @staticmethod
+    def _as_scores(scores: Any) -> np.ndarray:
+        from sklearn.utils.validation import check_array
 
-    def fit_scores(self, scores: Any, y: Any, *, classes: Any = None) -> ProbabilityCalibrator:
-        """Fit on logit-scale scores (``(n,)`` binary, ``(n, K)`` multi-class) and labels."""
+        z = check_array(scores, ensure_2d=False, dtype=np.float64, ensure_all_finite=False,
+                        input_name="scores")
+        if z.ndim == 2 and z.shape[1] == 1:
+            z = z[:, 0]
+        if not np.isfinite(z).all():
+            raise CalibrationError(
+                f"scores must be finite; got {int((~np.isfinite(z)).sum())} non-finite (NaN or "
+                "inf).")
+        return z
+
+    @_accepts_model_fit
+    def fit(self, scores: Any, y: Any, *, classes: Any = None) -> ProbabilityCalibrator:
+        """Fit on a model's scores for held-out rows and their labels.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Logit-scale scores, :func:`~lightsaber.calibration.scores.model_scores`: one column
+            for a binary model (``(n, 1)`` is read as ``(n,)``), one per class otherwise.
+        y : array-like of shape (n_samples,)
+            Labels.
+        classes : array-like, optional
+            The model's ``classes_`` (default: the labels present in ``y``).
+        """
+        from sklearn.utils.multiclass import check_classification_targets
+
         method = self._check_method()
-        scores = np.asarray(scores, dtype=float)
+        if y is None:
+            raise CalibrationError("ProbabilityCalibrator requires y to be passed, but the "
+                                   "target y is None: fit(scores, y).")
         y = np.asarray(y)
+        if y.ndim != 1:
+            raise CalibrationError(f"y must be one label per row; got shape {y.shape}.")
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise CalibrationError(f"y must hold class labels: {exc}") from None
+        scores = self._as_scores(scores)
         classes = np.unique(y) if classes is None else np.asarray(classes)
-        self.classes_ = classes
         if scores.shape[0] != y.shape[0]:
             raise CalibrationError(
                 f"scores and y must have the same number of rows; got {scores.shape[0]} and "
                 f"{y.shape[0]}.")
-        if not np.isfinite(scores).all():
-            raise CalibrationError(
-                f"scores must be finite; got {int((~np.isfinite(scores)).sum())} non-finite.")
         if np.unique(y).shape[0] < 2:
             raise CalibrationError(
                 f"the calibration rows hold a single class ({np.unique(y).tolist()}); a "
@@ -181,24 +283,35 @@ class ProbabilityCalibrator:
         if binary and scores.ndim != 1:
             raise CalibrationError(
                 f"a binary model needs one score per row; got shape {scores.shape}.")
-        self.n_calibration_ = int(y.shape[0])
+        if not binary and (scores.ndim != 2 or scores.shape[1] != classes.shape[0]):
+            raise CalibrationError(
+                f"a model with {classes.shape[0]} classes needs one score per class, shape "
+                f"(n, {classes.shape[0]}); got shape {scores.shape}.")
+        if method == "beta" and not binary:
+            raise CalibrationError(
+                f"method='beta' is binary only; the model has {classes.shape[0]} classes. "
+                "Use 'temperature', 'sigmoid' or 'isotonic'.")
         if method == "isotonic" and binary:
-            self.calibrator_ = _CentredIsotonic(scores, (y == classes[1]).astype(int))
-            return self
-        if method == "beta":
-            if not binary:
-                raise CalibrationError(
-                    f"method='beta' is binary only; the model has {classes.shape[0]} classes. "
-                    "Use 'temperature', 'sigmoid' or 'isotonic'.")
-            self.calibrator_ = self._fit_beta(scores, (y == classes[1]).astype(int))
-            return self
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.frozen import FrozenEstimator
+            calibrator: Any = _CentredIsotonic(scores, (y == classes[1]).astype(int))
+        elif method == "beta":
+            calibrator = self._fit_beta(scores, (y == classes[1]).astype(int))
+        else:
+            from sklearn.calibration import CalibratedClassifierCV
+            from sklearn.frozen import FrozenEstimator
 
-        frozen = FrozenEstimator(_ScoreColumns(classes).fit(None))
-        self.calibrator_ = CalibratedClassifierCV(frozen, method=method, cv=_AllRows())
-        self.calibrator_.fit(scores.reshape(scores.shape[0], -1), y)
+            frozen = FrozenEstimator(_ScoreColumns(classes).fit(None))
+            calibrator = CalibratedClassifierCV(frozen, method=method, cv=_AllRows())
+            calibrator.fit(scores.reshape(scores.shape[0], -1), y)
+        self.classes_ = classes
+        self.calibrator_ = calibrator
+        self.n_calibration_ = int(y.shape[0])
+        self.n_features_in_ = 1 if binary else int(classes.shape[0])
         return self
+
+    def fit_scores(self, scores: Any, y: Any, *, classes: Any = None) -> ProbabilityCalibrator:
+        """Deprecated name of :meth:`fit`."""
+        _deprecated("fit_scores(scores, y)", "fit(scores, y)")
+        return self.fit(scores, y, classes=classes)
 
     @staticmethod
     def _fit_beta(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -218,15 +331,29 @@ class ProbabilityCalibrator:
 
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
-        if not hasattr(self, "calibrator_"):
-            from lightsaber.exceptions import NotFittedError
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+        from sklearn.utils.validation import check_is_fitted
 
-            raise NotFittedError("this ProbabilityCalibrator is not fitted; call fit first.")
+        try:
+            check_is_fitted(self, "calibrator_")
+        except SklearnNotFittedError:
+            raise NotFittedError(
+                "this ProbabilityCalibrator is not fitted; call fit first.") from None
 
-    def predict_proba_scores(self, scores: Any) -> np.ndarray:
-        """Calibrated class probabilities ``(n, n_classes)`` from logit-scale scores."""
+    @_accepts_model_predict
+    def predict_proba(self, scores: Any) -> np.ndarray:
+        """Calibrated class probabilities ``(n, n_classes)`` from a model's scores.
+
+        ``scores`` as for :meth:`fit`: :func:`~lightsaber.calibration.scores.model_scores` of
+        the model on the rows to predict.
+        """
         self._check_fitted()
-        scores = np.asarray(scores, dtype=float)
+        scores = self._as_scores(scores)
+        columns = 1 if scores.ndim == 1 else scores.shape[1]
+        if columns != self.n_features_in_:
+            raise CalibrationError(
+                f"this calibrator was fitted on {self.n_features_in_} score column(s); got "
+                f"scores of shape {scores.shape}.")
         if isinstance(self.calibrator_, _CentredIsotonic):
             p = self.calibrator_.predict(scores)
             return np.column_stack([1.0 - p, p])
@@ -242,9 +369,15 @@ class ProbabilityCalibrator:
             proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
-    def predict_proba(self, model: Any, X: Any) -> np.ndarray:
-        """Calibrated probabilities of a fitted ``model`` on input ``X``."""
-        return self.predict_proba_scores(model_scores(model, X))
+    def predict(self, scores: Any) -> np.ndarray:
+        """The most probable class per row, after calibration."""
+        proba = self.predict_proba(scores)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_proba_scores(self, scores: Any) -> np.ndarray:
+        """Deprecated name of :meth:`predict_proba`."""
+        _deprecated("predict_proba_scores(scores)", "predict_proba(scores)")
+        return self.predict_proba(scores)
 
     @property
     def temperature_(self) -> float:
@@ -271,6 +404,3 @@ class ProbabilityCalibrator:
             sig = self.calibrator_.calibrated_classifiers_[0].calibrators[0]
             out.update({"a": float(sig.a_), "b": float(sig.b_)})
         return out
-
-    def __repr__(self) -> str:
-        return f"ProbabilityCalibrator(method={self.method!r})"

@@ -15,19 +15,36 @@ A whole curve is recalibrated by blending the maps of the two horizons around ea
 the running maximum of ``F`` over time and clipping to ``[0, 1]``: recalibrated survival
 curves are non-increasing, in ``[0, 1]``, and equal ``g_k(F)`` at every horizon ``h_k`` unless
 the running maximum had to lift them.
+
+A :class:`SurvivalRecalibrator` is a scikit-learn transformer of survival curves. Like the
+classifier calibrator it is fitted on a model's **predictions** and the outcome, in
+scikit-learn's ``fit(X, y)`` order, ``X`` the predicted curves and ``times`` their grid::
+
+    recal = SurvivalRecalibrator("cloglog").fit(survival_cal, y_cal, times=times)
+    recalibrated = recal.transform(survival_new)          # on the fit grid
+    recalibrated = recal.transform(survival_new, times)   # or on another increasing grid
+
+(:func:`model_survival` gives a fitted model's curves). ``fit_transform`` works, and it clones,
+pickles and takes ``get_params`` / ``set_params`` as any scikit-learn estimator; parameters are
+checked in ``fit``. The old order ``fit(y, survival, times)`` still works with a
+``DeprecationWarning`` until 0.2, and so does the old keyword ``time_grid=``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.calibration.horizon import horizon_outcomes
-from lightsaber.exceptions import CalibrationError
+from lightsaber.exceptions import CalibrationError, NotFittedError
 
 __all__ = ["DEFAULT_QUANTILES", "SURVIVAL_METHODS", "SurvivalRecalibrator", "model_survival"]
 
@@ -115,7 +132,26 @@ def model_survival(model: Any, X: Any, times: Any) -> np.ndarray:
     return np.asarray(scored.survival, dtype=float)
 
 
-class SurvivalRecalibrator:
+def _is_structured(obj: Any) -> bool:
+    return getattr(getattr(obj, "dtype", None), "names", None) is not None
+
+
+def _accepts_old_order(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """Accept the old ``fit(y, survival, times)``, with a DeprecationWarning."""
+    @functools.wraps(fit)
+    def inner(self: SurvivalRecalibrator, survival: Any, y: Any, *args: Any, **kwargs: Any
+              ) -> SurvivalRecalibrator:
+        if _is_structured(survival) and not _is_structured(y):
+            warnings.warn("SurvivalRecalibrator.fit(y, survival, times) is deprecated: use "
+                          "fit(survival, y, times=times), scikit-learn's (X, y) order (the old "
+                          "order will be removed in 0.2).", DeprecationWarning, stacklevel=3)
+            survival, y = y, survival
+        return fit(self, survival, y, *args, **kwargs)
+
+    return inner
+
+
+class SurvivalRecalibrator(TransformerMixin, BaseEstimator):
     """Recalibrate predicted survival curves at horizons (see the module docstring).
 
     Parameters
@@ -131,10 +167,13 @@ class SurvivalRecalibrator:
     ----------
     horizons_ : numpy.ndarray
         The horizons used (increasing).
-    time_grid_ : numpy.ndarray
+    maps_ : list
+        The fitted map at each horizon.
+    times_ : numpy.ndarray
         The grid the curves were given on at fit time; predictions on other times are computed
         on it as well, so the running maximum is the same whatever times are asked for.
     n_calibration_ : int
+        Rows the recalibrator was fitted on.
 
     Examples
     --------
@@ -145,10 +184,10 @@ class SurvivalRecalibrator:
     >>> y = make_survival_target(t <= c, np.minimum(t, c))
     >>> grid = np.linspace(0.05, 2.0, 40)
     >>> over = np.exp(-np.outer(np.exp(2 * x), grid))  # twice the true log hazard ratio
-    >>> recal = SurvivalRecalibrator(horizons=[0.25, 0.5, 1.0]).fit(y, over, grid)
+    >>> recal = SurvivalRecalibrator(horizons=[0.25, 0.5, 1.0]).fit(over, y, times=grid)
     >>> [round(m["slope"], 1) for m in recal.summary()["maps"]]
     [0.5, 0.5, 0.5]
-    >>> new = recal.transform(over, grid)
+    >>> new = recal.transform(over)
     >>> bool((np.diff(new, axis=1) <= 0).all() and new.min() >= 0 and new.max() <= 1)
     True
     """
@@ -158,23 +197,36 @@ class SurvivalRecalibrator:
         self.method = method
         self.horizons = horizons
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if "time_grid_" in state:  # pickled before the architecture pass
+            state.setdefault("times_", state.pop("time_grid_"))
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ fitting
     def _default_horizons(self, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
         events = y["time"][y["event"]]
         inside = events[(events >= grid[0]) & (events <= grid[-1])]
         return np.quantile(inside if inside.size else events, DEFAULT_QUANTILES)
 
-    def fit(self, y: Any, survival: Any, time_grid: Any) -> SurvivalRecalibrator:
-        """Fit the horizon maps on held-out outcomes ``y`` and predicted curves.
+    @renamed_keywords(time_grid="times")
+    @_accepts_old_order
+    def fit(self, survival: Any, y: Any, times: Any = None) -> SurvivalRecalibrator:
+        """Fit the horizon maps on predicted curves of held-out rows and their outcomes.
 
         Parameters
         ----------
-        y : structured array
-            Outcomes of the calibration rows.
         survival : array-like of shape (n_samples, n_times)
-            Their predicted survival curves on ``time_grid``.
-        time_grid : array-like of shape (n_times,)
-            Strictly increasing times.
+            Predicted survival curves of the calibration rows on ``times``.
+        y : structured array
+            Their outcomes (fields ``event``, ``time``).
+        times : array-like of shape (n_times,)
+            Strictly increasing times, the grid of ``survival`` (required).
         """
         from lightsaber.data.targets import check_survival_target
         from lightsaber.metrics import survival_at_times
@@ -183,13 +235,23 @@ class SurvivalRecalibrator:
         if self.method not in SURVIVAL_METHODS:
             raise CalibrationError(
                 f"method must be one of {list(SURVIVAL_METHODS)}; got {self.method!r}.")
+        if y is None:
+            raise CalibrationError("SurvivalRecalibrator requires y to be passed, but the "
+                                   "target y is None: fit(survival, y, times=...).")
+        if times is None:
+            raise CalibrationError(
+                "times is required: fit(survival, y, times=...), the grid the curves are on.")
         y = check_survival_target(y)
-        grid = check_time_grid(time_grid, name="time_grid")
+        grid = check_time_grid(times, name="times")
         surv = np.asarray(survival, dtype=float)
         if surv.shape != (y.shape[0], grid.shape[0]):
             raise CalibrationError(
                 f"survival must have shape (n_patients, n_times) = ({y.shape[0]}, "
                 f"{grid.shape[0]}); got {surv.shape}.")
+        if not np.isfinite(surv).all():
+            raise CalibrationError(
+                f"survival must be finite; got {int((~np.isfinite(surv)).sum())} non-finite "
+                "values (NaN or inf).")
         horizons = np.asarray(self.horizons if self.horizons is not None
                               else self._default_horizons(y, grid), dtype=float)
         horizons = np.unique(horizons)
@@ -206,16 +268,20 @@ class SurvivalRecalibrator:
             maps.append(fit_map(1.0 - at[known, k], outcome[known], weight[known]))
         self.horizons_ = horizons
         self.maps_ = maps
-        self.time_grid_ = grid
+        self.times_ = grid
         self.n_calibration_ = int(y.shape[0])
         return self
 
     # ------------------------------------------------------------------ applying
     def _check_fitted(self) -> None:
-        if not hasattr(self, "maps_"):
-            from lightsaber.exceptions import NotFittedError
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+        from sklearn.utils.validation import check_is_fitted
 
-            raise NotFittedError("this SurvivalRecalibrator is not fitted; call fit first.")
+        try:
+            check_is_fitted(self, "maps_")
+        except SklearnNotFittedError:
+            raise NotFittedError(
+                "this SurvivalRecalibrator is not fitted; call fit first.") from None
 
     def _mapped(self, event_probability: np.ndarray, t: float) -> np.ndarray:
         knots = np.r_[0.0, self.horizons_]
@@ -228,16 +294,20 @@ class SurvivalRecalibrator:
         w = (t - knots[k]) / (knots[k + 1] - knots[k])
         return (1.0 - w) * lower + w * self.maps_[k](event_probability)
 
-    def transform(self, survival: Any, time_grid: Any) -> np.ndarray:
-        """Recalibrated survival curves on the same (strictly increasing) ``time_grid``."""
+    @renamed_keywords(time_grid="times")
+    def transform(self, survival: Any, times: Any = None) -> np.ndarray:
+        """Recalibrated survival curves, on the grid ``times`` the curves are given on.
+
+        ``times`` (strictly increasing) defaults to the grid of :meth:`fit`, :attr:`times_`.
+        """
         from lightsaber.metrics.validation import check_time_grid
 
         self._check_fitted()
-        grid = check_time_grid(time_grid, name="time_grid")
+        grid = self.times_ if times is None else check_time_grid(times, name="times")
         surv = np.asarray(survival, dtype=float)
         if surv.ndim != 2 or surv.shape[1] != grid.shape[0]:
             raise CalibrationError(
-                f"survival must have one column per time of time_grid ({grid.shape[0]}); got "
+                f"survival must have one column per time of times ({grid.shape[0]}); got "
                 f"shape {surv.shape}.")
         event = 1.0 - np.clip(surv, 0.0, 1.0)
         mapped = np.column_stack([self._mapped(event[:, j], t) for j, t in enumerate(grid)]) \
@@ -248,7 +318,7 @@ class SurvivalRecalibrator:
         """Recalibrated ``S(t | x)`` of a fitted model at ``times`` (any order, shape (n, m))."""
         self._check_fitted()
         times = np.asarray(times, dtype=float).reshape(-1)
-        union = np.unique(np.r_[self.time_grid_, times])
+        union = np.unique(np.r_[self.times_, times])
         curves = self.transform(model_survival(model, X, union), union)
         return curves[:, np.searchsorted(union, times)]
 
@@ -268,6 +338,3 @@ class SurvivalRecalibrator:
         return {"method": self.method, "horizons": self.horizons_.tolist(),
                 "n_calibration": self.n_calibration_,
                 "maps": [m.summary() for m in self.maps_]}
-
-    def __repr__(self) -> str:
-        return f"SurvivalRecalibrator(method={self.method!r}, horizons={self.horizons!r})"

@@ -12,10 +12,13 @@ See ``docs/config.md`` for the schema and ``docs/cli.md`` for the ``lightsaber``
 """
 
 from lightsaber.config.adapters import CriterionAdapter, LossAdapter, MetricAdapter
+from lightsaber.config.evaluate import evaluate_run
 from lightsaber.config.experiment import Experiment, prepare, run_fit
 from lightsaber.config.loading import load_config, merge_sources, validate
+from lightsaber.config.reproduce import Reproduction, reproduce_run
 from lightsaber.config.schema import ExperimentConfig
 from lightsaber.config.targets import instantiate, locate
+from lightsaber.config.tuning import run_tune
 from lightsaber.exceptions import ConfigError
 
 __all__ = [
@@ -25,11 +28,15 @@ __all__ = [
     "ExperimentConfig",
     "LossAdapter",
     "MetricAdapter",
+    "Reproduction",
+    "evaluate_run",
     "instantiate",
     "load_config",
     "locate",
     "merge_sources",
     "prepare",
+    "reproduce_run",
     "run_fit",
+    "run_tune",
     "validate",
 ]

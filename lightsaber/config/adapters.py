@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TRANSFORMS", "CriterionAdapter", "LossAdapter", "MetricAdapter", "transform"]
+__all__ = ["CriterionAdapter", "LossAdapter", "MetricAdapter", "TRANSFORMS", "transform"]
 
 
 def _sigmoid(x: Any) -> Any:

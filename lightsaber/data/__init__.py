@@ -1,7 +1,7 @@
 """Cohorts, outcome checks, splits and preprocessing: the data layer of lightsaber."""
 
 from lightsaber.data.cohort import Cohort
-from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
+from lightsaber.data.fingerprint import cohort_fingerprint
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor, TabularPreprocessor
 from lightsaber.data.sequences import PaddedSequences, SequencePreprocessor
@@ -9,7 +9,6 @@ from lightsaber.data.splits import Splits
 from lightsaber.data.targets import check_label, check_survival_target, encode_label
 
 __all__ = [
-    "FINGERPRINT_TAG",
     "Cohort",
     "Features",
     "LongTable",

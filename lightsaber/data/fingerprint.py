@@ -57,10 +57,8 @@ import pandas as pd
 if TYPE_CHECKING:
     from lightsaber.data.cohort import Cohort
 
-__all__ = ["FINGERPRINT_FORMAT", "FINGERPRINT_TAG", "cohort_fingerprint"]
+__all__ = ["FINGERPRINT_FORMAT", "cohort_fingerprint"]
 
-#: Run tag ``ls.fit`` logs the fingerprint under.
-FINGERPRINT_TAG = "lightsaber.data_fingerprint"
 #: Version of what goes into the fingerprint (part of the header).
 FINGERPRINT_FORMAT = 1
 

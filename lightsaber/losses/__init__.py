@@ -37,11 +37,11 @@ from lightsaber.losses.vae import vae_loss
 from lightsaber.losses.weibull import weibull_aft_loss
 
 __all__ = [
-    "LOSSES",
-    "PER_TIME_BIN",
     "DiscreteTarget",
+    "LOSSES",
     "LossInputError",
     "LossSpec",
+    "PER_TIME_BIN",
     "cox_ph_loss",
     "deephit_loss",
     "discretise_durations",

@@ -21,7 +21,7 @@ from lightsaber.losses.discrete import deephit_loss, logistic_hazard_loss, mtlr_
 from lightsaber.losses.ranking import ranking_hinge_loss
 from lightsaber.losses.weibull import weibull_aft_loss
 
-__all__ = ["LOSSES", "PER_TIME_BIN", "LossSpec", "get_loss"]
+__all__ = ["LOSSES", "LossSpec", "PER_TIME_BIN", "get_loss"]
 
 #: ``output_width`` of losses that need one output column per grid point.
 PER_TIME_BIN = "n_bins"

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.losses._ordering import argsort_durations
 from lightsaber.losses._partial_likelihood import closed_form, log_space, tie_blocks
 from lightsaber.losses._validation import (
@@ -53,7 +54,8 @@ def _stratum_log_likelihood(risk_sorted: torch.Tensor, time_sorted: torch.Tensor
     return log_space(risk_sorted, blocks, efron) if value is None else value
 
 
-def cox_ph_loss(risk: torch.Tensor, duration: Any, event: Any, *, ties: str = "breslow",
+@renamed_keywords(risk="prediction")
+def cox_ph_loss(prediction: torch.Tensor, duration: Any, event: Any, *, ties: str = "breslow",
                 strata: Any = None, reduction: str = "mean") -> torch.Tensor:
     r"""Negative Cox partial log-likelihood with Breslow's or Efron's handling of ties.
 
@@ -74,7 +76,9 @@ def cox_ph_loss(risk: torch.Tensor, duration: Any, event: Any, *, ties: str = "b
 
     Parameters
     ----------
-    risk : Tensor, shape (n,) or (n, 1)
+    prediction : Tensor, shape (n,) or (n, 1)
+        The network's output: a risk score per row. (Every loss's first argument is its
+        ``prediction``; ``risk=`` is the old keyword, still accepted with a warning.)
         Log hazard ratio (higher = earlier event).
     duration : Tensor or array-like, shape (n,)
         Follow-up times (event or censoring). Only their order and equality are used.
@@ -92,8 +96,9 @@ def cox_ph_loss(risk: torch.Tensor, duration: Any, event: Any, *, ties: str = "b
     Returns
     -------
     Tensor
-        A scalar of ``risk``'s dtype. A batch without events gives ``risk.sum() * 0``: zero,
-        still connected to the graph (so ``backward`` works and gives zero gradients), never NaN.
+        A scalar of ``prediction``'s dtype. A batch without events gives
+        ``prediction.sum() * 0``: zero, still connected to the graph (so ``backward`` works and
+        gives zero gradients), never NaN.
 
     Raises
     ------
@@ -117,7 +122,7 @@ def cox_ph_loss(risk: torch.Tensor, duration: Any, event: Any, *, ties: str = "b
     """
     check_option(ties, "ties", ("breslow", "efron"))
     check_option(reduction, "reduction", ("mean", "sum"))
-    risk = as_prediction(risk, width=1, name="risk")
+    risk = as_prediction(prediction, width=1, name="prediction")
     n = risk.shape[0]
     duration = as_duration(duration, n, risk.device)
     event = as_event(event, n, risk.device)

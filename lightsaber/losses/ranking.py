@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import LossInputError
 from lightsaber.losses._ordering import argsort_durations
 from lightsaber.losses._validation import as_duration, as_event, as_prediction, check_option
@@ -73,7 +74,8 @@ def _check_options(margin: float, regression_weight: float, max_pairs: int | Non
         raise LossInputError(f"max_pairs must be a positive integer or None; got {max_pairs!r}.")
 
 
-def ranking_hinge_loss(risk: torch.Tensor, duration: Any, event: Any, *, margin: float = 1.0,
+@renamed_keywords(risk="prediction")
+def ranking_hinge_loss(prediction: torch.Tensor, duration: Any, event: Any, *, margin: float = 1.0,
                        regression_weight: float = 0.0, max_pairs: int | None = None,
                        generator: torch.Generator | None = None,
                        reduction: str = "mean") -> torch.Tensor:
@@ -102,7 +104,9 @@ def ranking_hinge_loss(risk: torch.Tensor, duration: Any, event: Any, *, margin:
 
     Parameters
     ----------
-    risk : Tensor, shape (n,) or (n, 1)
+    prediction : Tensor, shape (n,) or (n, 1)
+        The network's output: a risk score per row. (Every loss's first argument is its
+        ``prediction``; ``risk=`` is the old keyword, still accepted with a warning.)
         Risk score (higher = earlier event).
     duration, event : Tensor or array-like, shape (n,)
         Follow-up time and event indicator (1 = event, 0 = censored).
@@ -124,8 +128,8 @@ def ranking_hinge_loss(risk: torch.Tensor, duration: Any, event: Any, *, margin:
     Returns
     -------
     Tensor
-        A scalar of ``risk``'s dtype. Without comparable pairs (e.g. no events) the ranking
-        term is ``risk.sum() * 0``: zero and connected to the graph.
+        A scalar of ``prediction``'s dtype. Without comparable pairs (e.g. no events) the ranking
+        term is ``prediction.sum() * 0``: zero and connected to the graph.
 
     Examples
     --------
@@ -140,7 +144,7 @@ def ranking_hinge_loss(risk: torch.Tensor, duration: Any, event: Any, *, margin:
     """
     check_option(reduction, "reduction", ("mean", "sum"))
     _check_options(margin, regression_weight, max_pairs)
-    risk = as_prediction(risk, width=1, name="risk")
+    risk = as_prediction(prediction, width=1, name="prediction")
     n = risk.shape[0]
     duration = as_duration(duration, n, risk.device, positive=regression_weight > 0)
     event = as_event(event, n, risk.device)

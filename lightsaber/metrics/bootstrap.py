@@ -34,7 +34,7 @@ from lightsaber.data.targets import check_label
 from lightsaber.exceptions import LightsaberError, MetricError
 from lightsaber.metrics._pairs import HarrellIndex
 from lightsaber.metrics.catalogue import TASKS, Metric, get_metric
-from lightsaber.metrics.concordance import _check_tol
+from lightsaber.metrics.concordance import check_tol
 from lightsaber.metrics.prediction import SurvivalPrediction
 from lightsaber.metrics.validation import as_survival_target, check_risk
 
@@ -227,7 +227,8 @@ def _take(prediction: Any, rows: np.ndarray) -> Any:
     if isinstance(prediction, SurvivalPrediction):
         return prediction.take(rows)
     if isinstance(prediction, Mapping):
-        return {k: (v if k == "time_grid" else np.asarray(v)[rows]) for k, v in prediction.items()}
+        return {k: (v if k in ("times", "time_grid") else np.asarray(v)[rows])
+                for k, v in prediction.items()}
     return np.asarray(prediction)[rows]
 
 
@@ -273,7 +274,7 @@ def _replicates(
     out = np.full((n_resamples, len(predictions)), np.nan)
     draws = _draws(strata, n_resamples, stratify, seed)
     if fast:
-        tol = _check_tol(context.get("tied_tol", 1e-8))
+        tol = check_tol(context.get("tied_tol", 1e-8))
         indexes = []
         for p in predictions:
             risk = check_risk(SurvivalPrediction.coerce(p).risk, target.shape[0])

@@ -45,7 +45,7 @@ from lightsaber.metrics.survival import (
 from lightsaber.metrics.survival_calibration import d_calibration, integrated_calibration_index
 from lightsaber.metrics.topk import precision_at_k, recall_at_k
 
-__all__ = ["TASKS", "Metric", "evaluate", "get_metric", "list_metrics"]
+__all__ = ["Metric", "TASKS", "evaluate", "get_metric", "list_metrics"]
 
 Task = Literal["classification", "survival"]
 TASKS: tuple[str, ...] = ("classification", "survival")
@@ -65,7 +65,7 @@ class Metric:
         Direction: True when a higher value is better.
     inputs : tuple of str
         What the prediction must provide: ``"proba"`` (classification), or survival fields
-        ``"risk"``, ``"survival"`` (with its ``time_grid``), ``"predicted_time"``.
+        ``"risk"``, ``"survival"`` (with its ``times``), ``"predicted_time"``.
     requires : tuple of str
         Keyword context that must be passed (e.g. ``"y_train"``, ``"times"``, ``"horizon"``).
     options : tuple of str
@@ -244,7 +244,7 @@ _register(name="c_index_uno", task="survival", greater_is_better=True, inputs=("
 _register(name="c_index_td", task="survival", greater_is_better=True, inputs=("survival",),
           description="Antolini's time-dependent concordance index",
           reference="pycox 0.3 EvalSurv.concordance_td('antolini') (1e-9)",
-          func=lambda y, p: antolini_c(y, p.survival, p.time_grid))
+          func=lambda y, p: antolini_c(y, p.survival, p.times))
 _register(name="cumulative_auc", task="survival", greater_is_better=True, inputs=("risk",),
           requires=("y_train", "times"),
           description="integrated mean of the cumulative/dynamic AUC over times",
@@ -277,7 +277,7 @@ _register(name="d_calibration", task="survival", greater_is_better=False,
           description="D-calibration chi-square statistic (10 bins; p-value via d_calibration)",
           reference="scipy.stats.chisquare on the D-calibration histogram",
           func=lambda y, p, n_bins=10: d_calibration(
-              y, p.survival, p.time_grid, n_bins=n_bins).statistic)
+              y, p.survival, p.times, n_bins=n_bins).statistic)
 _register(name="ici_at_horizon", task="survival", greater_is_better=False,
           inputs=("survival",), requires=("horizon",),
           description="integrated calibration index of the predicted risk at the horizon",
@@ -334,7 +334,7 @@ def get_metric(name: str) -> Metric:
     >>> get_metric("recall_at_50")
     Traceback (most recent call last):
     ...
-    lightsaber.metrics.errors.MetricError: unknown metric 'recall_at_50'; ...
+    lightsaber.exceptions.MetricError: unknown metric 'recall_at_50'; ...
     """
     if isinstance(name, Metric):
         return name
@@ -385,7 +385,7 @@ _DEFAULTS = {
 }
 
 
-def _default_metrics(task: str, prediction: Any, context: dict[str, Any]) -> list[str]:
+def default_metrics(task: str, prediction: Any, context: dict[str, Any]) -> list[str]:
     if task == "classification":
         multi = np.ndim(prediction) == 2 and np.shape(prediction)[1] > 2
         return list(_DEFAULTS["multiclass" if multi else "binary"])
@@ -436,7 +436,7 @@ def evaluate(
     """
     if task not in TASKS:
         raise MetricError(f"task must be one of {list(TASKS)}; got {task!r}.")
-    names = list(metrics) if metrics is not None else _default_metrics(task, prediction, context)
+    names = list(metrics) if metrics is not None else default_metrics(task, prediction, context)
     resolved = [get_metric(n) for n in names]
     wrong = [m.name for m in resolved if m.task != task]
     if wrong:

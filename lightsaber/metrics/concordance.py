@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import MetricError
 from lightsaber.metrics._km import censoring_kaplan_meier
 from lightsaber.metrics._pairs import count_less_in_prefix, event_counts, prepare_pairs
@@ -71,7 +72,7 @@ class ConcordanceResult:
     comparable: int
 
 
-def _check_tol(tied_tol: float) -> float:
+def check_tol(tied_tol: float) -> float:
     tol = float(tied_tol)
     if not np.isfinite(tol) or tol < 0:
         raise MetricError(f"tied_tol must be a finite number >= 0; got {tied_tol!r}.")
@@ -133,7 +134,7 @@ def concordance_summary(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> Concord
     """
     y = as_survival_target(y, allow_all_censored=True)
     risk = check_risk(risk, y.shape[0])
-    return _summary(y, risk, None, _check_tol(tied_tol))
+    return _summary(y, risk, None, check_tol(tied_tol))
 
 
 def harrell_c(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> float:
@@ -212,7 +213,7 @@ def uno_c(
     y = as_survival_target(y, allow_all_censored=True)
     train = as_survival_target(y_train, name="y_train")
     risk = check_risk(risk, y.shape[0])
-    tol = _check_tol(tied_tol)
+    tol = check_tol(tied_tol)
     event, time = y["event"], y["time"]
     use = event.copy()
     extra = ""
@@ -239,7 +240,8 @@ def _column_at(grid: np.ndarray, times: np.ndarray) -> np.ndarray:
     return (np.searchsorted(grid, times, side="right") - 1).clip(0, grid.shape[0] - 1)
 
 
-def antolini_c(y: Any, survival: Any, time_grid: Any) -> float:
+@renamed_keywords(time_grid="times")
+def antolini_c(y: Any, survival: Any, times: Any) -> float:
     """Antolini's time-dependent concordance index ``C^td``.
 
     For each comparable pair (event ``i`` first), concordant when the model gives ``j`` a
@@ -253,8 +255,8 @@ def antolini_c(y: Any, survival: Any, time_grid: Any) -> float:
     y : structured array or tuple
         Survival outcome.
     survival : array-like of shape (n_samples, n_times)
-        Predicted survival probabilities on ``time_grid``, one row per patient.
-    time_grid : array-like of shape (n_times,)
+        Predicted survival probabilities on ``times``, one row per patient.
+    times : array-like of shape (n_times,)
         Strictly increasing times of the columns.
 
     Returns
@@ -273,7 +275,7 @@ def antolini_c(y: Any, survival: Any, time_grid: Any) -> float:
     1.0
     """
     y = as_survival_target(y, allow_all_censored=True)
-    grid = check_time_grid(time_grid, name="time_grid")
+    grid = check_time_grid(times, name="times")
     surv = check_survival_matrix(survival, y.shape[0], grid.shape[0])
     event, time = y["event"], y["time"]
     n = time.shape[0]

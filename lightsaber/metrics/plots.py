@@ -3,6 +3,12 @@
 Every function draws on ``ax`` when one is given (and returns its figure), otherwise on a new
 :class:`matplotlib.figure.Figure`, which works under any backend (use Agg on servers and in
 tests) and can be saved with ``fig.savefig`` or logged to MLflow with ``mlflow.log_figure``.
+
+This is the one home of metric plots: single-model diagnostics (ROC, precision-recall,
+reliability, AUC(t), calibration at horizons) and the before/after comparisons of post-hoc
+calibration that ``ls.fit(..., calibrate=...)`` logs under ``calibration/``
+(:func:`plot_reliability_before_after`, :func:`plot_survival_calibration_before_after`,
+:func:`plot_d_calibration`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import MetricError
-from lightsaber.metrics.calibration import reliability_curve
+from lightsaber.metrics.calibration import expected_calibration_error, reliability_curve
 from lightsaber.metrics.classification import binary_inputs
 from lightsaber.metrics.survival import TimeDependentAUC, survival_at_times
 from lightsaber.metrics.survival_calibration import calibration_at_horizon
@@ -24,9 +31,12 @@ from lightsaber.metrics.validation import as_survival_target
 
 __all__ = [
     "plot_calibration_at_horizons",
+    "plot_d_calibration",
     "plot_precision_recall",
     "plot_reliability",
+    "plot_reliability_before_after",
     "plot_roc",
+    "plot_survival_calibration_before_after",
     "plot_time_dependent_auc",
 ]
 
@@ -134,8 +144,9 @@ def plot_time_dependent_auc(
     return _figure(ax)
 
 
+@renamed_keywords(time_grid="times")
 def plot_calibration_at_horizons(
-    y: Any, survival: Any, time_grid: Any, horizons: Sequence[float], *, n_groups: int = 10,
+    y: Any, survival: Any, times: Any, horizons: Sequence[float], *, n_groups: int = 10,
     ax: Axes | None = None,
 ) -> Figure:
     """Predicted vs Kaplan-Meier observed survival at each horizon, by risk group.
@@ -155,7 +166,7 @@ def plot_calibration_at_horizons(
     horizons = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
     if horizons.size == 0:
         raise MetricError("horizons must hold at least one time.")
-    at = survival_at_times(survival, time_grid, horizons)
+    at = survival_at_times(survival, times, horizons)
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     for j, h in enumerate(horizons):
@@ -166,3 +177,83 @@ def plot_calibration_at_horizons(
            ylim=(0, 1), title="Calibration at horizons")
     ax.legend(loc="upper left")
     return _figure(ax)
+
+
+# ---------------------------------------------------------------------- before / after calibration
+def plot_reliability_before_after(y_true: Any, before: Any, after: Any, *, n_bins: int = 10,
+                                  title: str = "Reliability diagram") -> Figure:
+    """Reliability diagrams of uncalibrated and calibrated probabilities on one axes.
+
+    Examples
+    --------
+    >>> fig = plot_reliability_before_after([0, 0, 1, 1], [0.1, 0.3, 0.35, 0.9],
+    ...                                     [0.2, 0.3, 0.6, 0.8], n_bins=2)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['perfect', 'uncalibrated (ECE 0.087)', 'calibrated (ECE 0.275)']
+    """
+    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for name, proba in (("uncalibrated", before), ("calibrated", after)):
+        ece = expected_calibration_error(y_true, proba, n_bins=n_bins)
+        plot_reliability(y_true, proba, n_bins=n_bins, ax=ax, label=f"{name} (ECE {ece:.3f})")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))  # the diagonal is drawn twice
+    ax.legend(list(unique.values()), list(unique), loc="upper left")
+    ax.set_title(title)
+    return fig
+
+
+@renamed_keywords(time_grid="times")
+def plot_survival_calibration_before_after(y: Any, before: Any, after: Any, times: Any,
+                                           horizons: Sequence[float], *, n_groups: int = 10
+                                           ) -> Figure:
+    """Predicted vs Kaplan-Meier observed survival at horizons, raw (left) and recalibrated.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=300)
+    >>> t = rng.exponential(np.exp(-x))
+    >>> grid = np.linspace(0.05, 2, 40)
+    >>> raw = np.exp(-np.outer(np.exp(2 * x), grid)); good = np.exp(-np.outer(np.exp(x), grid))
+    >>> fig = plot_survival_calibration_before_after(([1] * 300, t), raw, good, grid, [0.5])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Uncalibrated', 'Recalibrated']
+    """
+    fig = Figure(figsize=(10, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, curves, title in zip(axes, (before, after), ("Uncalibrated", "Recalibrated"),
+                                 strict=True):
+        plot_calibration_at_horizons(y, curves, times, horizons, n_groups=n_groups, ax=ax)
+        ax.set_title(title)
+    return fig
+
+
+def plot_d_calibration(before: Any, after: Any) -> Figure:
+    """D-calibration histograms (share of patients per survival-probability bin), raw vs new.
+
+    ``before`` and ``after`` are :class:`~lightsaber.metrics.DCalibration` results; a
+    D-calibrated model has every bar at ``1 / n_bins``.
+
+    Examples
+    --------
+    >>> from lightsaber.metrics import d_calibration
+    >>> y = ([1, 1, 0, 1], [1.0, 2.0, 2.0, 3.0])
+    >>> surv = [[0.3, 0.2, 0.1], [0.9, 0.6, 0.2], [0.9, 0.8, 0.7], [0.95, 0.9, 0.85]]
+    >>> res = d_calibration(y, surv, [1.0, 2.0, 3.0], n_bins=2)
+    >>> plot_d_calibration(res, res).axes[0].get_xlabel()
+    'Predicted survival probability at the observed time'
+    """
+    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    edges = np.asarray(before.bin_edges)
+    centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    ax.bar(centres - width / 4, before.proportions, width=width / 2,
+           label=f"uncalibrated (p = {before.p_value:.3g})")
+    ax.bar(centres + width / 4, after.proportions, width=width / 2,
+           label=f"recalibrated (p = {after.p_value:.3g})")
+    ax.axhline(1 / len(centres), linestyle="--", color="grey", linewidth=1, label="uniform")
+    ax.set(xlabel="Predicted survival probability at the observed time",
+           ylabel="Share of patients", title="D-calibration")
+    ax.legend(loc="upper right")
+    return fig

@@ -4,28 +4,29 @@ A survival model can predict several things; each metric reads the one it needs 
 :class:`lightsaber.metrics.Metric` ``inputs``):
 
 * ``risk`` — one score per patient, **higher = earlier event** (``predict(X)``);
-* ``survival`` + ``time_grid`` — survival curves, one row per patient, one column per grid
-  time (``predict_survival_function(X)`` evaluated on a grid; pycox's matrices are transposed);
+* ``survival`` + ``times`` — survival curves, one row per patient, one column per time of
+  the grid (``predict_survival_function(X)`` evaluated on a grid; pycox's matrices are transposed);
 * ``predicted_time`` — a predicted event time per patient (e.g. an AFT model's median).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
+from lightsaber._moved import renamed
 from lightsaber.exceptions import MetricError
 from lightsaber.metrics.survival import survival_at_times
 
 __all__ = ["SurvivalPrediction"]
 
-_FIELDS = ("risk", "survival", "time_grid", "predicted_time")
+_FIELDS = ("risk", "survival", "times", "predicted_time")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SurvivalPrediction:
     """What a survival model predicted for each patient (any subset of the fields).
 
@@ -34,16 +35,18 @@ class SurvivalPrediction:
     risk : array-like of shape (n_samples,), optional
         Risk scores, higher = earlier event.
     survival : array-like of shape (n_samples, n_times), optional
-        Survival probabilities on ``time_grid``.
-    time_grid : array-like of shape (n_times,), optional
+        Survival probabilities on ``times``.
+    times : array-like of shape (n_times,), optional
         Strictly increasing times of the ``survival`` columns (required with ``survival``).
     predicted_time : array-like of shape (n_samples,), optional
         Predicted event times.
+    time_grid : array-like, optional
+        Deprecated name of ``times``.
 
     Examples
     --------
     >>> p = SurvivalPrediction(risk=[0.3, 1.2], survival=[[0.9, 0.7], [0.6, 0.2]],
-    ...                        time_grid=[1.0, 2.0])
+    ...                        times=[1.0, 2.0])
     >>> p.n_samples, p.take([1]).risk.tolist()
     (2, [1.2])
     >>> p.survival_at([1.5]).tolist()
@@ -52,18 +55,30 @@ class SurvivalPrediction:
 
     risk: Any = None
     survival: Any = None
-    time_grid: Any = None
+    times: Any = None
     predicted_time: Any = None
+
+    def __init__(self, risk: Any = None, survival: Any = None, times: Any = None,
+                 predicted_time: Any = None, *, time_grid: Any = None) -> None:
+        if time_grid is not None:
+            renamed("time_grid", "times", "SurvivalPrediction")
+            if times is not None:
+                raise MetricError("pass times, not both times and its old name time_grid.")
+            times = time_grid
+        for name, value in (("risk", risk), ("survival", survival), ("times", times),
+                            ("predicted_time", predicted_time)):
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for name in _FIELDS:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, np.asarray(value))
-        if (self.survival is None) != (self.time_grid is None):
+        if (self.survival is None) != (self.times is None):
             raise MetricError(
-                "survival and time_grid go together: survival curves need the times of their "
-                "columns (and a time_grid needs curves)."
+                "survival and times go together: survival curves need the times of their "
+                "columns (and times need curves)."
             )
         sizes = {
             name: getattr(self, name).shape[0]
@@ -93,20 +108,17 @@ class SurvivalPrediction:
     def take(self, rows: Any) -> SurvivalPrediction:
         """The prediction for a subset (or resample) of the patients, in the order of ``rows``."""
         rows = np.asarray(rows)
-        return replace(
-            self,
-            **{
-                name: getattr(self, name)[rows]
-                for name in ("risk", "survival", "predicted_time")
-                if getattr(self, name) is not None
-            },
-        )
+        values = {name: getattr(self, name) for name in _FIELDS}
+        for name in ("risk", "survival", "predicted_time"):
+            if values[name] is not None:
+                values[name] = values[name][rows]
+        return SurvivalPrediction(**values)
 
     def survival_at(self, times: Any) -> np.ndarray:
         """Survival curves read at ``times`` (right-continuous steps, 1 before the grid)."""
         if self.survival is None:
-            raise MetricError("this prediction has no survival curves (survival + time_grid).")
-        return survival_at_times(self.survival, self.time_grid, times)
+            raise MetricError("this prediction has no survival curves (survival + times).")
+        return survival_at_times(self.survival, self.times, times)
 
     @classmethod
     def coerce(cls, prediction: Any) -> SurvivalPrediction:
@@ -122,7 +134,7 @@ class SurvivalPrediction:
         if isinstance(prediction, cls):
             return prediction
         if isinstance(prediction, Mapping):
-            unknown = set(prediction) - set(_FIELDS)
+            unknown = set(prediction) - set(_FIELDS) - {"time_grid"}
             if unknown:
                 raise MetricError(
                     f"unknown survival prediction field(s) {sorted(unknown)}; expected some of "
@@ -133,7 +145,15 @@ class SurvivalPrediction:
         if arr.ndim != 1:
             raise MetricError(
                 f"a survival prediction given as an array must be a risk vector (n_samples,); "
-                f"got shape {arr.shape}. Pass SurvivalPrediction(survival=..., time_grid=...) "
+                f"got shape {arr.shape}. Pass SurvivalPrediction(survival=..., times=...) "
                 "for survival curves."
             )
         return cls(risk=arr)
+
+
+def _time_grid(self: SurvivalPrediction) -> Any:
+    renamed("time_grid", "times", "SurvivalPrediction")
+    return self.times
+
+
+SurvivalPrediction.time_grid = property(_time_grid, doc="Deprecated name of ``times``.")

@@ -3,7 +3,7 @@
 Classification: the registry's default set on positive-class probabilities (``auc_roc``,
 ``auc_pr``, ``brier``, ``log_loss``, ``ece``; one-vs-rest variants for multi-class).
 Survival: the risk always; survival curves too when the model provides them, on the
-**evaluation grid** (``ls.fit(times=...)``, else :func:`time_grid`: 50 quantiles of the training
+**evaluation grid** (``ls.fit(times=...)``, else :func:`default_times`: 50 quantiles of the training
 event times), with the censoring distribution fitted on the training split (scikit-survival's
 convention). The integrated metrics (``ibs``, ``ibll``, ``cumulative_auc``) integrate over every
 grid time the split supports, from its first event to its last follow-up; Uno's C is truncated
@@ -24,8 +24,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_EVENTS", "SplitScores", "evaluate_split", "integration_times", "score_split",
-           "small_split_message", "survival_context", "time_grid"]
+from lightsaber._moved import renamed_keywords
+
+__all__ = [
+    "MIN_EVENTS",
+    "SplitScores",
+    "default_times",
+    "evaluate_split",
+    "integration_times",
+    "score_split",
+    "small_split_message",
+    "survival_context",
+]
 
 #: Fewer events (survival) or positives (binary) than this on a split earn a warning.
 MIN_EVENTS = 10
@@ -33,21 +43,21 @@ MIN_EVENTS = 10
 GRID_POINTS = 50
 
 
-def time_grid(y_train: np.ndarray, n: int = GRID_POINTS) -> np.ndarray:
+def default_times(y_train: np.ndarray, n: int = GRID_POINTS) -> np.ndarray:
     """Default evaluation grid: ``n`` quantiles 5%..95% of the training event times (unique).
 
     Examples
     --------
     >>> from lightsaber.data.targets import make_survival_target
     >>> y = make_survival_target([1, 1, 0, 1], [1.0, 2.0, 3.0, 4.0])
-    >>> time_grid(y, n=3).tolist()
+    >>> default_times(y, n=3).tolist()
     [1.1, 2.0, 3.8]
     """
     events = y_train["time"][y_train["event"]]
     return np.unique(np.quantile(events, np.linspace(0.05, 0.95, n)))
 
 
-def integration_times(y: np.ndarray, grid: np.ndarray | None) -> np.ndarray:
+def integration_times(y: np.ndarray, times: np.ndarray | None) -> np.ndarray:
     """The grid times a split's integrated metrics use: ``[first event, last follow-up)``.
 
     From the split's first event time (before it the cumulative/dynamic AUC has no case) up to,
@@ -60,13 +70,13 @@ def integration_times(y: np.ndarray, grid: np.ndarray | None) -> np.ndarray:
     >>> integration_times(y, np.array([0.5, 1.5, 2.5, 3.5, 4.5])).tolist()
     [2.5, 3.5]
     """
-    if grid is None or not y["event"].any():
+    if times is None or not y["event"].any():
         return np.array([])
     first = y["time"][y["event"]].min()
-    return grid[(grid >= first) & (grid < y["time"].max())]
+    return times[(times >= first) & (times < y["time"].max())]
 
 
-def survival_context(y: np.ndarray, y_train: np.ndarray, grid: np.ndarray | None
+def survival_context(y: np.ndarray, y_train: np.ndarray, times: np.ndarray | None
                      ) -> dict[str, Any]:
     """The keyword context of the survival metrics on one split.
 
@@ -83,7 +93,7 @@ def survival_context(y: np.ndarray, y_train: np.ndarray, grid: np.ndarray | None
         The split's outcome.
     y_train : structured array
         The training outcome.
-    grid : numpy.ndarray or None
+    times : numpy.ndarray or None
         The evaluation grid.
 
     Examples
@@ -95,9 +105,9 @@ def survival_context(y: np.ndarray, y_train: np.ndarray, grid: np.ndarray | None
     ([1.5, 2.5, 3.5], 4.5, 3.0)
     """
     events = y_train["time"][y_train["event"]]
-    inside = integration_times(y, grid)
+    inside = integration_times(y, times)
     return {"y_train": y_train, "times": inside if inside.size else None,
-            "tau": float(grid[-1]) if grid is not None and len(grid) else None,
+            "tau": float(times[-1]) if times is not None and len(times) else None,
             "horizon": float(np.median(events))}
 
 
@@ -123,8 +133,9 @@ def _reason(err: Exception) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+@renamed_keywords(grid="times")
 def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | None = None,
-                y_train: Any = None, grid: np.ndarray | None = None,
+                y_train: Any = None, times: np.ndarray | None = None,
                 classes: Any = None) -> SplitScores:
     """Registry metrics of one split, with the reason of every default metric left out.
 
@@ -141,7 +152,7 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
         support is recorded in ``skipped`` instead.
     y_train : structured array, optional
         Survival: the training outcome (censoring distribution, horizon).
-    grid : numpy.ndarray, optional
+    times : numpy.ndarray, optional
         Survival: the evaluation grid (see :func:`survival_context`).
     classes : array-like, optional
         Multi-class: the model's classes (the probability columns), so that a split lacking
@@ -158,7 +169,7 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
     (['brier', 'ece', 'log_loss'], ['auc_pr', 'auc_roc'])
     """
     from lightsaber.metrics import MetricError, evaluate, get_metric
-    from lightsaber.metrics.catalogue import _default_metrics
+    from lightsaber.metrics.catalogue import default_metrics
 
     context: dict[str, Any] = {}
     out = SplitScores()
@@ -174,11 +185,11 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
                                 "survival metric is defined.")
             return out
         if y_train is not None:
-            context = survival_context(y, check_survival_target(y_train), grid)
-    names = list(metrics) if metrics else _default_metrics(task, prediction, context)
+            context = survival_context(y, check_survival_target(y_train), times)
+    names = list(metrics) if metrics else default_metrics(task, prediction, context)
     if not metrics and task == "survival" and y_train is not None and context["times"] is None:
         for name in ("cumulative_auc", "ibs", "ibll"):
-            if name in _default_metrics(task, prediction, {**context, "times": grid}):
+            if name in default_metrics(task, prediction, {**context, "times": times}):
                 out.skipped[name] = ("no time of the evaluation grid lies between the split's "
                                      "first event and its last follow-up time.")
     for name in names:
@@ -194,8 +205,9 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
     return out
 
 
+@renamed_keywords(grid="times")
 def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | None = None,
-                   y_train: Any = None, grid: np.ndarray | None = None,
+                   y_train: Any = None, times: np.ndarray | None = None,
                    classes: Any = None) -> dict[str, float]:
     """Registry metrics of one split; a default metric the split cannot support is warned about.
 
@@ -210,7 +222,7 @@ def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str]
     """
     from lightsaber.exceptions import MetricSkippedWarning
 
-    scores = score_split(task, y, prediction, metrics=metrics, y_train=y_train, grid=grid,
+    scores = score_split(task, y, prediction, metrics=metrics, y_train=y_train, times=times,
                          classes=classes)
     for name, reason in scores.skipped.items():
         warnings.warn(f"metric '{name}' was not computed: {reason}", MetricSkippedWarning,
@@ -252,3 +264,12 @@ def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS
     return (f"the {split} split has {detail}; metrics on fewer than {minimum} are unstable "
             "(an AUC or a C-index can land anywhere). Use a larger split, or read the "
             "bootstrap confidence interval (lightsaber.metrics.bootstrap_ci) with the value.")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "time_grid":  # the name before the architecture pass
+        from lightsaber._moved import renamed
+
+        renamed("time_grid", "default_times", "lightsaber.metrics.split_scores")
+        return default_times
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -75,7 +75,7 @@ class TimeDependentAUC:
     mean_auc: float
 
 
-def survival_at_times(survival: Any, time_grid: Any, times: Any) -> np.ndarray:
+def survival_at_times(survival: Any, times: Any, at: Any = None, **old: Any) -> np.ndarray:
     """Read survival curves given on a grid at other times (right-continuous steps).
 
     ``S(t)`` is the column of the last grid time ``<= t``, and 1 before the first grid time.
@@ -83,11 +83,14 @@ def survival_at_times(survival: Any, time_grid: Any, times: Any) -> np.ndarray:
     Parameters
     ----------
     survival : array-like of shape (n_samples, n_grid)
-        Survival probabilities on ``time_grid``.
-    time_grid : array-like of shape (n_grid,)
-        Strictly increasing grid.
-    times : array-like of shape (n_times,)
+        Survival probabilities on ``times``.
+    times : array-like of shape (n_grid,)
+        Strictly increasing times of the ``survival`` columns (the grid).
+    at : array-like of shape (n_times,)
         Times to read the curves at.
+    **old
+        ``time_grid=`` (the grid) and ``times=`` (the times to read at) as keywords: the names
+        before the architecture pass, accepted with a DeprecationWarning.
 
     Returns
     -------
@@ -98,14 +101,22 @@ def survival_at_times(survival: Any, time_grid: Any, times: Any) -> np.ndarray:
     >>> survival_at_times([[0.9, 0.5]], [1.0, 3.0], [0.5, 1.0, 2.0, 4.0]).tolist()
     [[1.0, 0.9, 0.9, 0.5]]
     """
-    grid = check_time_grid(time_grid, name="time_grid")
+    if "time_grid" in old:  # survival_at_times(survival, time_grid=..., times=...)
+        from lightsaber._moved import renamed
+
+        renamed("time_grid", "times", "survival_at_times()")
+        times, at = old.pop("time_grid"), times
+    if old or at is None:
+        raise TypeError(f"survival_at_times() needs survival, times and at; got unexpected "
+                        f"{sorted(old)}" if old else "survival_at_times() missing 'at'")
+    grid = check_time_grid(times, name="times")
     surv = np.asarray(survival, dtype=np.float64)
     if surv.ndim != 2:
         raise MetricError(
             f"survival must have shape (n_samples, n_grid); got shape {surv.shape}."
         )
     surv = check_survival_matrix(surv, surv.shape[0], grid.shape[0])
-    at = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    at = np.atleast_1d(np.asarray(at, dtype=np.float64))
     idx = np.searchsorted(grid, at, side="right") - 1
     padded = np.concatenate((np.ones((surv.shape[0], 1)), surv), axis=1)
     return padded[:, idx + 1]

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import MetricError
 from lightsaber.metrics._cox import fit_cox, rcs_basis
 from lightsaber.metrics._km import kaplan_meier
@@ -132,7 +133,8 @@ def _own_time_survival(surv: np.ndarray, grid: np.ndarray, time: np.ndarray) -> 
     return out
 
 
-def d_calibration(y: Any, survival: Any, time_grid: Any, *, n_bins: int = 10) -> DCalibration:
+@renamed_keywords(time_grid="times")
+def d_calibration(y: Any, survival: Any, times: Any, *, n_bins: int = 10) -> DCalibration:
     """D-calibration of predicted survival curves (Haider et al. 2020).
 
     Parameters
@@ -140,8 +142,8 @@ def d_calibration(y: Any, survival: Any, time_grid: Any, *, n_bins: int = 10) ->
     y : structured array or tuple
         Evaluation outcome.
     survival : array-like of shape (n_samples, n_times)
-        Predicted survival curves on ``time_grid``.
-    time_grid : array-like of shape (n_times,)
+        Predicted survival curves on ``times``.
+    times : array-like of shape (n_times,)
         Strictly increasing times.
     n_bins : int, default 10
         Number of equal-width bins.
@@ -159,7 +161,7 @@ def d_calibration(y: Any, survival: Any, time_grid: Any, *, n_bins: int = 10) ->
     ([1.625, 2.375], 0.7077)
     """
     y = as_survival_target(y, allow_all_censored=True)
-    grid = check_time_grid(time_grid, name="time_grid")
+    grid = check_time_grid(times, name="times")
     surv = check_survival_matrix(survival, y.shape[0], grid.shape[0])
     n_bins = int(n_bins)
     if n_bins < 2:

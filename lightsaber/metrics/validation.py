@@ -117,7 +117,7 @@ def check_risk(risk: Any, n_samples: int | None = None, *, name: str = "risk") -
     >>> check_risk([0.2, float("nan")])
     Traceback (most recent call last):
     ...
-    lightsaber.metrics.errors.MetricError: risk has 1 NaN or infinite value(s) (rows 1); ...
+    lightsaber.exceptions.MetricError: risk has 1 NaN or infinite value(s) (rows 1); ...
     """
     arr = _as_float_array(risk, name)
     if arr.ndim != 1:
@@ -136,6 +136,11 @@ def check_risk(risk: Any, n_samples: int | None = None, *, name: str = "risk") -
             "expected one finite risk score per patient (higher = earlier event)."
         )
     return arr
+
+
+def _per_row(mask: np.ndarray) -> np.ndarray:
+    """A row-wise flag: any flagged column of a 2-D mask, or the 1-D mask itself."""
+    return mask.any(axis=1) if mask.ndim == 2 else mask
 
 
 def check_probability(
@@ -166,7 +171,7 @@ def check_probability(
     >>> check_probability([0.1, 1.2])
     Traceback (most recent call last):
     ...
-    lightsaber.metrics.errors.MetricError: proba has 1 value(s) outside [0, 1] (rows 1); ...
+    lightsaber.exceptions.MetricError: proba has 1 value(s) outside [0, 1] (rows 1); ...
     """
     arr = _as_float_array(proba, name)
     if arr.ndim not in ((1, 2) if allow_2d else (1,)):
@@ -177,17 +182,13 @@ def check_probability(
             f"{name} has {arr.shape[0]} rows but the outcome has {n_samples}; they must describe "
             "the same patients in the same order."
         )
-    rows_bad = ~np.isfinite(arr)
-    if arr.ndim == 2:
-        rows_bad = rows_bad.any(axis=1)
+    rows_bad = _per_row(~np.isfinite(arr))
     if rows_bad.any():
         raise MetricError(
             f"{name} has NaN or infinite values in {int(rows_bad.sum())} row(s) (rows "
             f"{_positions(rows_bad)}); expected probabilities in [0, 1]."
         )
-    outside = (arr < 0) | (arr > 1)
-    if arr.ndim == 2:
-        outside = outside.any(axis=1)
+    outside = _per_row((arr < 0) | (arr > 1))
     if outside.any():
         raise MetricError(
             f"{name} has {int(outside.sum())} value(s) outside [0, 1] (rows "
@@ -221,7 +222,7 @@ def check_time_grid(times: Any, *, name: str = "times", min_size: int = 1) -> np
     >>> check_time_grid([2, 1])
     Traceback (most recent call last):
     ...
-    lightsaber.metrics.errors.MetricError: times must be strictly increasing; ...
+    lightsaber.exceptions.MetricError: times must be strictly increasing; ...
     """
     arr = np.atleast_1d(_as_float_array(times, name))
     if arr.ndim != 1:
@@ -261,7 +262,7 @@ def check_times_within_followup(times: np.ndarray, y: np.ndarray, *, name: str =
     >>> check_times_within_followup(np.array([2.0, 6.0]), y)
     Traceback (most recent call last):
     ...
-    lightsaber.metrics.errors.MetricError: times must lie within the follow-up of y, ...
+    lightsaber.exceptions.MetricError: times must lie within the follow-up of y, ...
     """
     lo, hi = float(y["time"].min()), float(y["time"].max())
     if times.min() < lo or times.max() >= hi:

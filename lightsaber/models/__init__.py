@@ -14,6 +14,19 @@ from lightsaber.models.recipes import (
     WeibullAFT,
 )
 
-__all__ = ["MLP", "MTLR", "PMF", "ClassifierNet", "DeepHit", "DeepSurv", "LogisticHazard",
-           "LossFunction", "RankSVX", "SequenceNet", "SurvivalNet", "VAECox", "VAECoxNetwork",
-           "WeibullAFT"]
+__all__ = [
+    "ClassifierNet",
+    "DeepHit",
+    "DeepSurv",
+    "LogisticHazard",
+    "LossFunction",
+    "MLP",
+    "MTLR",
+    "PMF",
+    "RankSVX",
+    "SequenceNet",
+    "SurvivalNet",
+    "VAECox",
+    "VAECoxNetwork",
+    "WeibullAFT",
+]

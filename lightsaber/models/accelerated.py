@@ -24,7 +24,7 @@ import numpy as np  # noqa: F401  (doctest namespace)
 from skorch.hf import AccelerateMixin
 
 from lightsaber.models.nets import ClassifierNet, SurvivalNet
-from lightsaber.models.nets.base import _silent
+from lightsaber.models.nets.base import silent
 from lightsaber.models.skorch.batching import BatchLoader
 
 __all__ = ["AcceleratedClassifierNet", "AcceleratedSurvivalNet"]
@@ -35,7 +35,7 @@ class _ShardedBatches(AccelerateMixin):
 
     def __init__(self, *args: Any, accelerator: Any, **kwargs: Any) -> None:
         kwargs.setdefault("device", None)
-        kwargs.setdefault("callbacks__print_log__sink", _silent)
+        kwargs.setdefault("callbacks__print_log__sink", silent)
         super().__init__(*args, accelerator=accelerator, **kwargs)
 
     def get_default_callbacks(self) -> list[tuple[str, Any]]:
@@ -43,7 +43,7 @@ class _ShardedBatches(AccelerateMixin):
 
         callbacks = super().get_default_callbacks()
         if not any(name == "print_log" for name, _ in callbacks):
-            callbacks.append(("print_log", PrintLog(sink=_silent)))
+            callbacks.append(("print_log", PrintLog(sink=silent)))
         return callbacks
 
     def _device_for_fit(self) -> str | None:

@@ -18,7 +18,7 @@ __all__ = ["MLP", "SequenceNet"]
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "selu": nn.SELU}
 
 
-def _mlp_layers(in_features: int, hidden: Sequence[int], dropout: float, activation: str,
+def mlp_layers(in_features: int, hidden: Sequence[int], dropout: float, activation: str,
                 batch_norm: bool) -> tuple[list[nn.Module], int]:
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}.")
@@ -63,7 +63,7 @@ class MLP(nn.Module):
     def __init__(self, in_features: int, out_features: int = 1, hidden: Sequence[int] = (64, 64),
                  dropout: float = 0.0, activation: str = "relu", batch_norm: bool = False) -> None:
         super().__init__()
-        layers, width = _mlp_layers(in_features, hidden, dropout, activation, batch_norm)
+        layers, width = mlp_layers(in_features, hidden, dropout, activation, batch_norm)
         layers.append(nn.Linear(width, out_features))
         self.layers = nn.Sequential(*layers)
 
@@ -115,7 +115,7 @@ class SequenceNet(nn.Module):
         rnn = nn.GRU if cell == "gru" else nn.LSTM
         self.rnn = rnn(in_features, hidden_size, num_layers=num_layers, batch_first=True,
                        dropout=dropout if num_layers > 1 else 0.0)
-        layers, width = _mlp_layers(hidden_size + static_features, head, dropout, "relu", False)
+        layers, width = mlp_layers(hidden_size + static_features, head, dropout, "relu", False)
         layers.append(nn.Linear(width, out_features))
         self.head = nn.Sequential(*layers)
         self.static_features = static_features

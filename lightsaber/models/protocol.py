@@ -101,4 +101,4 @@ def survival_prediction(model: Any, X: Any, risk: np.ndarray, times: np.ndarray
         matrix = np.where(index >= 0, values[:, np.maximum(index, 0)], 1.0)
     if matrix is None:
         return SurvivalPrediction(risk=risk)
-    return SurvivalPrediction(risk=risk, survival=matrix, time_grid=times)
+    return SurvivalPrediction(risk=risk, survival=matrix, times=times)

@@ -21,168 +21,151 @@ Every recipe takes ``module`` (default :class:`~lightsaber.models.MLP`; pass
 ``SequenceNet`` for longitudinal input) and any ``SurvivalNet`` parameter (``lr``,
 ``max_epochs``, ``module__hidden`` ...). :class:`VAECox` reads tabular features only: its
 decoder reconstructs them (``ls.fit`` flattens a longitudinal cohort for it).
+
+All recipes but ``VAECox`` differ from a plain ``SurvivalNet`` only in their default loss, so
+they are rows of one table (:data:`_RECIPES`) turned into classes by :func:`_recipe_class`;
+``VAECox`` adds pre-training and is written out.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import ArgumentError
-from lightsaber.models.modules import MLP, _mlp_layers
+from lightsaber.models.modules import MLP, mlp_layers
 from lightsaber.models.nets import SurvivalNet
 from lightsaber.models.skorch.batching import BatchLoader, TensorSource
 
-__all__ = ["MTLR", "PMF", "DeepHit", "DeepSurv", "LogisticHazard", "RankSVX", "VAECox",
-           "VAECoxNetwork", "WeibullAFT"]
+__all__ = [
+    "DeepHit",
+    "DeepSurv",
+    "LogisticHazard",
+    "MTLR",
+    "PMF",
+    "RankSVX",
+    "VAECox",
+    "VAECoxNetwork",
+    "WeibullAFT",
+]
 
 
-class DeepSurv(SurvivalNet):
-    """DeepSurv (Katzman et al. 2018): an MLP trained on the Cox partial likelihood.
+@dataclass(frozen=True)
+class _RecipeSpec:
+    """One recipe: its class name, default loss, docstring and the tail of its example.
 
-    Efron's tie correction by default (``loss="cox"`` for Breslow's).
+    The example runs (as a doctest) after :data:`_EXAMPLE_DATA`, which makes ``X`` and ``y``.
+    """
 
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> DeepSurv(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
-    (2,)
+    name: str
+    loss: str
+    doc: str
+    example: str
+
+    @property
+    def docstring(self) -> str:
+        """The class docstring: ``doc``, then an Examples section fitting on toy data."""
+        return (f"{inspect.cleandoc(self.doc)}\n\nExamples\n--------\n{_EXAMPLE_DATA}"
+                f"{inspect.cleandoc(self.example)}\n")
+
+
+_EXAMPLE_DATA = """\
+>>> from sksurv.util import Surv
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 3)).astype("float32")
+>>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+"""
+
+#: The recipes that are a ``SurvivalNet`` with another default loss.
+_RECIPES = (
+    _RecipeSpec("DeepSurv", "cox_efron", """
+        DeepSurv (Katzman et al. 2018): an MLP trained on the Cox partial likelihood.
+
+        Efron's tie correction by default (``loss="cox"`` for Breslow's).
+        """, """
+        >>> DeepSurv(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
+        (2,)
+        """),
+    _RecipeSpec("RankSVX", "ranking", """
+        RankSVX: a network trained on the pairwise ranking hinge of survival SVMs.
+
+        ``loss_options`` sets ``margin``, ``regression_weight`` (the hybrid survival-SVM term on
+        log time) and ``max_pairs`` (sampled pairs per batch, bounding memory). Survival curves
+        come from a Breslow baseline on the learnt score, so they rank well but are only as
+        calibrated as a Cox model on that score.
+        """, """
+        >>> net = RankSVX(max_epochs=3, loss_options={"margin": 0.5}).fit(X, y)
+        >>> net.predict(X[:2]).shape
+        (2,)
+        """),
+    _RecipeSpec("DeepHit", "deephit", """
+        DeepHit, single risk (Lee et al. 2018): PMF likelihood plus a ranking term (pycox's).
+
+        ``loss_options={"alpha": ..., "sigma": ...}``; ``cuts`` / ``cut_scheme`` set the grid.
+        """, """
+        >>> DeepHit(cuts=10, max_epochs=3).fit(X, y).predict_survival_function(X[:1])[0].y.shape
+        (10,)
+        """),
+    _RecipeSpec("LogisticHazard", "logistic_hazard", """
+        Logistic hazard / Nnet-survival (Kvamme & Borgan 2019; Gensheimer & Narasimhan 2019).
+        """, """
+        >>> LogisticHazard(cuts=10, max_epochs=3).fit(X, y).unique_times_.shape
+        (10,)
+        """),
+    _RecipeSpec("PMF", "pmf", """
+        Discrete-time PMF model (Kvamme & Borgan 2019), pycox's ``PMF``.
+        """, """
+        >>> PMF(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
+        (2,)
+        """),
+    _RecipeSpec("MTLR", "mtlr", """
+        Neural multi-task logistic regression, N-MTLR (Fotso 2018), pycox's ``MTLR``.
+        """, """
+        >>> MTLR(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
+        (2,)
+        """),
+    _RecipeSpec("WeibullAFT", "weibull_aft", """
+        A network predicting Weibull scale and shape per row (accelerated failure time).
+
+        With ``module__hidden=()`` it is the linear Weibull AFT model of R ``survreg`` with a
+        covariate-dependent shape. Durations are divided by their training median for training
+        (``time_scale_``), so the network's zero-initialised output starts at a plausible scale;
+        predictions are in the original units.
+        """, """
+        >>> WeibullAFT(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
+        (2,)
+        """),
+)
+
+
+def _recipe_class(spec: _RecipeSpec) -> type[SurvivalNet]:
+    """A ``SurvivalNet`` subclass named ``spec.name`` whose ``loss`` defaults to ``spec.loss``.
+
+    ``__init__`` is a real function with explicit parameters (the default is bound when it is
+    defined), so ``inspect.signature``, scikit-learn's ``get_params`` / ``clone`` and ``help``
+    see the same signature as a hand-written class; ``__module__`` / ``__qualname__`` make the
+    class picklable by reference once it is bound to its name in this module.
     """
 
     def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "cox_efron", **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
+                 loss: str | Callable[..., torch.Tensor] = spec.loss, **kwargs: Any) -> None:
+        super(cls, self).__init__(module, loss=loss, **kwargs)
+
+    __init__.__qualname__ = f"{spec.name}.__init__"
+    cls = type(spec.name, (SurvivalNet,), {
+        "__init__": __init__, "__doc__": spec.docstring, "__module__": __name__,
+        "__qualname__": spec.name})
+    return cls
 
 
-class RankSVX(SurvivalNet):
-    """RankSVX: a network trained on the pairwise ranking hinge of survival SVMs.
-
-    ``loss_options`` sets ``margin``, ``regression_weight`` (the hybrid survival-SVM term on
-    log time) and ``max_pairs`` (sampled pairs per batch, bounding memory). Survival curves
-    come from a Breslow baseline on the learnt score, so they rank well but are only as
-    calibrated as a Cox model on that score.
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> net = RankSVX(max_epochs=3, loss_options={"margin": 0.5}).fit(X, y)
-    >>> net.predict(X[:2]).shape
-    (2,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "ranking", **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
-
-class DeepHit(SurvivalNet):
-    """DeepHit, single risk (Lee et al. 2018): PMF likelihood plus a ranking term (pycox's).
-
-    ``loss_options={"alpha": ..., "sigma": ...}``; ``cuts`` / ``cut_scheme`` set the grid.
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> DeepHit(cuts=10, max_epochs=3).fit(X, y).predict_survival_function(X[:1])[0].y.shape
-    (10,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "deephit", **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
-
-class LogisticHazard(SurvivalNet):
-    """Logistic hazard / Nnet-survival (Kvamme & Borgan 2019; Gensheimer & Narasimhan 2019).
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> LogisticHazard(cuts=10, max_epochs=3).fit(X, y).unique_times_.shape
-    (10,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "logistic_hazard",
-                 **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
-
-class PMF(SurvivalNet):
-    """Discrete-time PMF model (Kvamme & Borgan 2019), pycox's ``PMF``.
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> PMF(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
-    (2,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "pmf", **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
-
-class MTLR(SurvivalNet):
-    """Neural multi-task logistic regression, N-MTLR (Fotso 2018), pycox's ``MTLR``.
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> MTLR(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
-    (2,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "mtlr", **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
-
-class WeibullAFT(SurvivalNet):
-    """A network predicting Weibull scale and shape per row (accelerated failure time).
-
-    With ``module__hidden=()`` it is the linear Weibull AFT model of R ``survreg`` with a
-    covariate-dependent shape. Durations are divided by their training median for training
-    (``time_scale_``), so the network's zero-initialised output starts at a plausible scale;
-    predictions are in the original units.
-
-    Examples
-    --------
-    >>> from sksurv.util import Surv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
-    >>> WeibullAFT(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
-    (2,)
-    """
-
-    def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
-                 loss: str | Callable[..., torch.Tensor] = "weibull_aft",
-                 **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
-
+DeepSurv, RankSVX, DeepHit, LogisticHazard, PMF, MTLR, WeibullAFT = map(_recipe_class, _RECIPES)
 
 class VAECoxNetwork(nn.Module):
     """A variational auto-encoder whose latent mean feeds a Cox (risk) head.
@@ -217,9 +200,9 @@ class VAECoxNetwork(nn.Module):
                  hidden: Sequence[int] = (64,), dropout: float = 0.0,
                  activation: str = "relu") -> None:
         super().__init__()
-        layers, width = _mlp_layers(in_features, hidden, dropout, activation, False)
+        layers, width = mlp_layers(in_features, hidden, dropout, activation, False)
         self.encoder = nn.Sequential(*layers, nn.Linear(width, 2 * latent_features))
-        layers, width = _mlp_layers(latent_features, tuple(reversed(hidden)), 0.0, activation,
+        layers, width = mlp_layers(latent_features, tuple(reversed(hidden)), 0.0, activation,
                                     False)
         self.decoder = nn.Sequential(*layers, nn.Linear(width, in_features))
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(latent_features, out_features))
@@ -290,7 +273,8 @@ class VAECox(SurvivalNet):
         self.pretrain_lr = pretrain_lr
         self.beta = beta
 
-    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
+    @renamed_keywords(validation="val")
+    def fit(self, X: Any, y: Any = None, val: tuple[Any, Any] | None = None,
             unlabelled: Any = None, **fit_params: Any) -> VAECox:
         """Pre-train on ``X`` (+ ``unlabelled`` rows), then fine-tune on ``(X, y)``."""
         if isinstance(X, dict) and "values" in X:
@@ -311,7 +295,7 @@ class VAECox(SurvivalNet):
             features = np.vstack([features, extra])
         self._pretrain_features = features
         try:
-            return super().fit(X, y, validation=validation, **fit_params)
+            return super().fit(X, y, val=val, **fit_params)
         finally:
             self._pretrain_features = None
 

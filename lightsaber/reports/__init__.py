@@ -25,10 +25,10 @@ from lightsaber.serving.load import load_pipeline
 from lightsaber.tracking.predictions import LoggedPredictions, load_predictions
 
 __all__ = [
-    "N_BOOTSTRAP",
-    "SECTIONS",
     "LoggedPredictions",
+    "N_BOOTSTRAP",
     "ReportError",
+    "SECTIONS",
     "load_experiments",
     "load_pipeline",
     "load_predictions",

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.tracking.predictions import LoggedPredictions
 
 __all__ = ["classification_figures", "figure_data_uri", "png_data_uri",
@@ -64,7 +65,7 @@ def _eval_times(preds: LoggedPredictions, split: str, n: int) -> np.ndarray:
     ctx = preds._context()
     if not ctx:
         return np.array([])
-    y, grid = preds.target(split), ctx["grid"]
+    y, grid = preds.target(split), ctx["times"]
     inside = grid[(grid >= y["time"][y["event"]].min()) & (grid < y["time"].max())]
     if inside.size == 0:
         return inside
@@ -96,15 +97,16 @@ def survival_figures(preds: LoggedPredictions, split: str = "test"
         if horizons.size:
             try:
                 out.append(("Calibration at horizons", plot_calibration_at_horizons(
-                    y, pred.survival, pred.time_grid, horizons, n_groups=5)))
+                    y, pred.survival, pred.times, horizons, n_groups=5)))
             except LightsaberError:
                 pass
         out.append(("Predicted vs Kaplan-Meier survival",
-                    survival_curves_figure(y, pred.survival, pred.time_grid, pred.risk)))
+                    survival_curves_figure(y, pred.survival, pred.times, pred.risk)))
     return out
 
 
-def survival_curves_figure(y: Any, survival: np.ndarray, time_grid: np.ndarray,
+@renamed_keywords(time_grid="times")
+def survival_curves_figure(y: Any, survival: np.ndarray, times: np.ndarray,
                            risk: np.ndarray, *, n_groups: int = 3) -> Figure:
     """Mean predicted survival vs the Kaplan-Meier estimate, overall and by risk group.
 
@@ -138,7 +140,7 @@ def survival_curves_figure(y: Any, survival: np.ndarray, time_grid: np.ndarray,
         km_t, km_s = kaplan_meier_estimator(y["event"][mask], y["time"][mask])
         ax.step(np.r_[0.0, km_t], np.r_[1.0, km_s], where="post", color=color, linestyle="--",
                 linewidth=1)
-        ax.plot(np.r_[0.0, time_grid], np.r_[1.0, survival[mask].mean(axis=0)], color=color,
+        ax.plot(np.r_[0.0, times], np.r_[1.0, survival[mask].mean(axis=0)], color=color,
                 label=f"{name} (n={int(mask.sum())})")
     ax.plot([], [], color="grey", linestyle="--", label="Kaplan-Meier (dashed)")
     ax.set(xlabel="Time", ylabel="Survival probability", ylim=(0, 1.02),

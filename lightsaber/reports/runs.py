@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lightsaber.exceptions import RegistryError
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tracking.client import tracking_client
-from lightsaber.tracking.model_registry import REPORT_TAG
 
 if TYPE_CHECKING:
     from mlflow.entities import Run as MlflowRun
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["ROLE_TAG", "load_experiments", "load_runs", "run_role", "search_runs"]
 
 #: Tag with the role of a run in a study (``study``, ``trial``, ``refit``); see tuning.
-ROLE_TAG = "lightsaber.role"
-PARENT_TAG = "mlflow.parentRunId"
+ROLE_TAG = tag_names.ROLE
+PARENT_TAG = tag_names.PARENT
 
 
 def load_experiments(*, tracking_uri: str | None = None) -> pd.DataFrame:
@@ -130,7 +130,7 @@ def search_runs(experiment: str | Sequence[str] | None = None, *,
             except MlflowException as err:
                 raise RegistryError(f"run {run_id!r} not found at {redact_uri(uri)}.") from err
     out = [r for r in found.values()
-           if include_reports or r.data.tags.get(REPORT_TAG) != "true"]
+           if include_reports or r.data.tags.get(tag_names.REPORT) != "true"]
     return sorted(out, key=lambda r: (r.info.start_time or 0, r.info.run_id))
 
 
@@ -141,7 +141,7 @@ def run_role(run: MlflowRun, children: set[str]) -> str:
     (``mlflow.parentRunId``); a child is a trial unless tagged ``refit``.
     """
     tags = run.data.tags
-    if tags.get(REPORT_TAG) == "true":
+    if tags.get(tag_names.REPORT) == "true":
         return "report"
     role = tags.get(ROLE_TAG)
     if role in ("study", "trial", "refit"):

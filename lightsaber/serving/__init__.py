@@ -35,8 +35,8 @@ from lightsaber.serving.predict import (
 from lightsaber.serving.schema import check_schema, required_columns
 
 __all__ = [
-    "OUTPUT_FORMATS",
     "FittedPipeline",
+    "OUTPUT_FORMATS",
     "PredictionError",
     "SchemaMismatchError",
     "check_schema",

@@ -147,13 +147,14 @@ def error_origin(err: BaseException) -> str:
 
 def _pipeline_of(model: Any) -> Any:
     """The :class:`FittedPipeline` inside a loaded pyfunc model, or ``None``."""
-    from lightsaber.serving.pyfunc import PipelineModel
+    from lightsaber.serving.pipeline import FittedPipeline
 
     try:
         inner = model.unwrap_python_model()
     except Exception:  # noqa: BLE001  not a python_function model of ours
         return None
-    return inner.pipeline if isinstance(inner, PipelineModel) else None
+    pipeline = getattr(inner, "pipeline", None)  # a PipelineModel (which imports this module)
+    return pipeline if isinstance(pipeline, FittedPipeline) else None
 
 
 def _without_values(err: Any) -> str:

@@ -6,7 +6,7 @@ model, so predictions on a new cohort apply exactly the training preprocessing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -14,17 +14,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lightsaber.calibration.scores import model_scores
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor
 
-__all__ = ["FittedPipeline"]
+__all__ = ["FittedPipeline", "prediction_times"]
 
 #: Value of every categorical column in the logged input example (never a training category).
 EXAMPLE_CATEGORY = "example"
 
 
-@dataclass
+def prediction_times(times: Sequence[float] | float | None, task: str) -> np.ndarray | None:
+    """Validated, sorted, unique prediction times (``None`` when none are asked for).
+
+    Examples
+    --------
+    >>> prediction_times([30, 7, 30], "survival").tolist()
+    [7.0, 30.0]
+    """
+    from lightsaber.exceptions import PredictionError
+
+    if times is None:
+        return None
+    try:
+        values = np.atleast_1d(np.asarray(times, dtype=float))
+    except (TypeError, ValueError) as err:
+        raise PredictionError(f"times must be numbers; got {times!r}.") from err
+    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) \
+            or np.any(values < 0):
+        raise PredictionError(
+            f"times must be a non-empty list of finite, non-negative numbers; got {times!r}.")
+    if task != "survival":
+        raise PredictionError("`times` applies to survival models; this model is a classifier.")
+    return np.unique(values)
+
+
+@dataclass(kw_only=True)
 class FittedPipeline:
     """Preprocessing and a fitted model, with the schema needed to apply them to new data.
 
@@ -99,8 +125,11 @@ class FittedPipeline:
         """Prediction from an already preprocessed model input."""
         if self.task == "survival":
             return np.asarray(self.model.predict(X), dtype=float)
-        proba = np.asarray(self.model.predict_proba(X) if self.calibrator is None
-                           else self.calibrator.predict_proba(self.model, X), dtype=float)
+        if self.calibrator is None:
+            proba = np.asarray(self.model.predict_proba(X), dtype=float)
+        else:
+            proba = np.asarray(self.calibrator.predict_proba(model_scores(self.model, X)),
+                               dtype=float)
         return proba[:, 1] if proba.shape[1] == 2 else proba
 
     # ------------------------------------------------------------------ raw frames (pyfunc)
@@ -120,9 +149,10 @@ class FittedPipeline:
                                  f"{type(frame).__name__}.{hint}")
         # Missing and mistyped columns by name and dtype only: a value must never reach an
         # error message (scikit-learn's own conversion error quotes it).
-        from lightsaber.serving.schema import check_schema  # serving.schema imports this module
+        from lightsaber.serving.schema import check_finite, check_schema
 
         check_schema(self, frame)
+        check_finite(self, frame)
         if not self.longitudinal_columns:
             static = frame[self.static_columns].reset_index(drop=True)
             return self.model_input(self._features(static, None))
@@ -157,20 +187,60 @@ class FittedPipeline:
                                     *self.longitudinal_columns]]
         return long.merge(static, on=self.id_column, how="left", sort=False)
 
-    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`)."""
-        X = self.transform_frame(frame)
+    def predict_frame(self, frame: pd.DataFrame, *, times: Any = None) -> pd.DataFrame:
+        """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`).
+
+        The pyfunc's output: ``probability`` / ``probability_<class>`` (classification) or
+        ``risk`` (survival). Survival: with ``times``, ``survival_<t>`` and
+        ``event_probability_<t>`` at each; without, the recalibrated event probabilities at the
+        calibrator's horizons when the pipeline holds one.
+        """
+        times = prediction_times(times, self.task)
+        return self.prediction_frame(self.transform_frame(frame), times=times)
+
+    def prediction_frame(self, X: Any, *, times: np.ndarray | None = None,
+                         horizons: bool = True) -> pd.DataFrame:
+        """Prediction columns for a model input (see :meth:`predict_frame`).
+
+        ``times`` (survival): curves at those times; else, with ``horizons``, the calibrator's
+        event probabilities at its horizons.
+        """
         prediction = self.predict_from_input(X)
-        if self.task == "survival":
-            out = pd.DataFrame({"risk": prediction})
-            if self.calibrator is not None:
-                out = pd.concat([out, self.calibrator.event_probability_frame(self.model, X)],
-                                axis=1)
-            return out
-        if prediction.ndim == 1:
-            return pd.DataFrame({"probability": prediction})
-        classes = getattr(self.model, "classes_", range(prediction.shape[1]))
-        return pd.DataFrame(prediction, columns=[f"probability_{c}" for c in classes])
+        if self.task != "survival":
+            if prediction.ndim == 1:
+                return pd.DataFrame({"probability": prediction})
+            classes = getattr(self.model, "classes_", range(prediction.shape[1]))
+            return pd.DataFrame(prediction, columns=[f"probability_{c}" for c in classes])
+        out = pd.DataFrame({"risk": prediction})
+        if times is not None:
+            return pd.concat([out, self._curve_frame(X, prediction, times)], axis=1)
+        if horizons and self.calibrator is not None:
+            out = pd.concat([out, self.calibrator.event_probability_frame(self.model, X)],
+                            axis=1)
+        return out
+
+    def _curve_frame(self, X: Any, risk: np.ndarray, times: np.ndarray) -> pd.DataFrame:
+        """``survival_<t>`` then ``event_probability_<t>`` columns (recalibrated if calibrated)."""
+        from lightsaber.exceptions import PredictionError
+        from lightsaber.models.protocol import survival_prediction
+
+        if self.calibrator is not None and hasattr(self.calibrator, "predict_survival"):
+            # The same recalibrated curves the event_probability_<h> columns come from.
+            survival = self.calibrator.predict_survival(self.model, X, times)
+        else:
+            curves = survival_prediction(self.model, X, risk, times)
+            if curves.survival is None:
+                raise PredictionError(
+                    f"{type(self.model).__name__} predicts a risk score but no survival curves, "
+                    "so survival probabilities at times cannot be given; drop `times` or use a "
+                    "model with survival curves (CoxPH, random survival forest, lightsaber "
+                    "SurvivalNet).")
+            survival = curves.survival
+        survival = np.clip(np.asarray(survival, dtype=float), 0.0, 1.0)
+        out = {f"survival_{t:g}": survival[:, j] for j, t in enumerate(times)}
+        out.update({f"event_probability_{t:g}": 1.0 - survival[:, j]
+                    for j, t in enumerate(times)})
+        return pd.DataFrame(out)
 
     def example_frame(self) -> pd.DataFrame:
         """A synthetic input example built from training statistics, never from a real row."""

@@ -25,7 +25,7 @@ import pandas as pd
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.exceptions import EmptyCohortError, PredictionError
-from lightsaber.serving.pipeline import FittedPipeline
+from lightsaber.serving.pipeline import FittedPipeline, prediction_times
 from lightsaber.serving.schema import check_schema
 
 __all__ = ["OUTPUT_FORMATS", "predict_cohort", "predict_file", "predict_patient"]
@@ -48,58 +48,6 @@ def _pipeline(model: Any, tracking_uri: str | None) -> FittedPipeline:
     raise PredictionError(
         f"model must be a FittedPipeline, an ls.fit Run or a model URI; got "
         f"{type(model).__name__}.")
-
-
-def _times(times: Sequence[float] | float | None) -> np.ndarray | None:
-    if times is None:
-        return None
-    try:
-        values = np.atleast_1d(np.asarray(times, dtype=float))
-    except (TypeError, ValueError) as err:
-        raise PredictionError(f"times must be numbers; got {times!r}.") from err
-    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) \
-            or np.any(values < 0):
-        raise PredictionError(
-            f"times must be a non-empty list of finite, non-negative numbers; got {times!r}.")
-    return np.unique(values)
-
-
-def _columns(pipeline: FittedPipeline, prediction: np.ndarray) -> pd.DataFrame:
-    """The pyfunc's prediction columns (see ``FittedPipeline.predict_frame``)."""
-    if pipeline.task == "survival":
-        return pd.DataFrame({"risk": prediction})
-    if prediction.ndim == 1:
-        return pd.DataFrame({"probability": prediction})
-    classes = getattr(pipeline.model, "classes_", range(prediction.shape[1]))
-    return pd.DataFrame(prediction, columns=[f"probability_{c}" for c in classes])
-
-
-def _survival_columns(pipeline: FittedPipeline, X: Any, risk: np.ndarray,
-                      times: np.ndarray) -> pd.DataFrame:
-    from lightsaber.models.protocol import survival_prediction
-
-    calibrator = getattr(pipeline, "calibrator", None)
-    if calibrator is not None and hasattr(calibrator, "predict_survival"):
-        # The same recalibrated curves the pipeline's event_probability_<h> columns come from.
-        survival = calibrator.predict_survival(pipeline.model, X, times)
-        return _curve_columns(np.asarray(survival, dtype=float), times)
-    curves = survival_prediction(pipeline.model, X, risk, times)
-    if curves.survival is None:
-        raise PredictionError(
-            f"{type(pipeline.model).__name__} predicts a risk score but no survival curves, so "
-            "survival probabilities at times cannot be given; drop `times` or use a model "
-            "with survival curves (CoxPH, random survival forest, lightsaber SurvivalNet).")
-    return _curve_columns(np.asarray(curves.survival, dtype=float), times)
-
-
-def _curve_columns(survival: np.ndarray, times: np.ndarray) -> pd.DataFrame:
-    survival = np.clip(survival, 0.0, 1.0)
-    out: dict[str, np.ndarray] = {}
-    for j, t in enumerate(times):
-        out[f"survival_{t:g}"] = survival[:, j]
-    for j, t in enumerate(times):
-        out[f"event_probability_{t:g}"] = 1.0 - survival[:, j]
-    return pd.DataFrame(out)
 
 
 def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
@@ -153,14 +101,12 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
     >>> predict_cohort(run, frame.drop(columns=["age"]))
     Traceback (most recent call last):
     ...
-    lightsaber.serving.schema.SchemaMismatchError: the data do not match the schema ...
+    lightsaber.exceptions.SchemaMismatchError: the data do not match the schema ...
       missing column(s) (1): 'age'
     ...
     """
     pipeline = _pipeline(model, tracking_uri)
-    grid = _times(times)
-    if grid is not None and pipeline.task != "survival":
-        raise PredictionError("`times` applies to survival models; this model is a classifier.")
+    times = prediction_times(times, pipeline.task)
     if isinstance(data, Cohort):
         _check_cohort(pipeline, data)
         ids = pd.Series(data.ids, name=pipeline.id_column)
@@ -171,37 +117,16 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
         frame = read_table(data, role="prediction input")
         if len(frame) == 0:
             raise EmptyCohortError("the prediction input has no rows: nothing to predict.")
-        check_schema(pipeline, frame)
-        _check_finite(pipeline, frame)
+        X = pipeline.transform_frame(frame)  # checks the schema and finite values first
         ids = None
         if pipeline.longitudinal_columns:
             ids = pd.Series(pd.unique(frame[pipeline.id_column]), name=pipeline.id_column)
         elif pipeline.id_column in frame.columns:
             ids = frame[pipeline.id_column].reset_index(drop=True)
-        X = pipeline.transform_frame(frame)
-    prediction = pipeline.predict_from_input(X)
-    parts = [_columns(pipeline, prediction)]
-    if grid is not None:
-        parts.append(_survival_columns(pipeline, X, prediction, grid))
+    parts = [pipeline.prediction_frame(X, times=times, horizons=False)]
     if ids is not None:
         parts.insert(0, ids.to_frame())
     return pd.concat(parts, axis=1)
-
-
-def _check_finite(pipeline: FittedPipeline, frame: pd.DataFrame) -> None:
-    """Raise :class:`PredictionError` naming the first required column with infinite values."""
-    from lightsaber.serving.schema import required_columns
-
-    for column in required_columns(pipeline):
-        series = frame[column]
-        if not pd.api.types.is_float_dtype(series.dtype):
-            continue
-        infinite = np.isinf(series.to_numpy(dtype=np.float64, na_value=np.nan))
-        if infinite.any():
-            raise PredictionError(
-                f"column '{column}' of the prediction input has {int(infinite.sum())} infinite "
-                f"value(s) (first at row {int(np.flatnonzero(infinite)[0])}); use NaN for a "
-                "missing value (imputed as in training). No predictions were written.")
 
 
 def _check_cohort(pipeline: FittedPipeline, cohort: Cohort) -> None:

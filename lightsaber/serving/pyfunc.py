@@ -69,17 +69,11 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
         """
         from lightsaber.exceptions import LightsaberError, PredictionError
         from lightsaber.serving.guard import error_origin
-        from lightsaber.serving.predict import predict_cohort
-        from lightsaber.serving.schema import check_schema
 
         try:
             frame = pd.DataFrame(model_input)
-            check_schema(self.pipeline, frame)
-            times = list((params or {}).get("times") or [])
-            if not times:
-                return self.pipeline.predict_frame(frame)
-            out = predict_cohort(self.pipeline, frame, times=times)
-            return out.drop(columns=[self.pipeline.id_column], errors="ignore")
+            times = list((params or {}).get("times") or []) or None
+            return self.pipeline.predict_frame(frame, times=times)  # checks the schema first
         except LightsaberError as err:
             raise err from None
         except Exception as err:  # noqa: BLE001  third-party messages may quote input values

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from lightsaber.exceptions import PredictionError, SchemaMismatchError
-from lightsaber.serving.pipeline import FittedPipeline
 
-__all__ = ["PredictionError", "SchemaMismatchError", "check_schema", "required_columns"]
+if TYPE_CHECKING:  # the pipeline calls these checks; it is not imported at run time
+    from lightsaber.serving.pipeline import FittedPipeline
+
+__all__ = ["PredictionError", "SchemaMismatchError", "check_finite", "check_schema",
+           "required_columns"]
 
 _TEXT = ("object", "category", "str", "string")
 
@@ -65,7 +70,7 @@ def check_schema(pipeline: FittedPipeline, frame: pd.DataFrame | Mapping[str, pd
     >>> check_schema(pipe, pd.DataFrame({"age": ["old"]}))
     Traceback (most recent call last):
     ...
-    lightsaber.serving.schema.SchemaMismatchError: the data do not match the schema ...
+    lightsaber.exceptions.SchemaMismatchError: the data do not match the schema ...
       missing column(s) (1): 'sex'
       mistyped column(s) (1): 'age' (expected numeric (float64), found text (object))
     ...
@@ -83,3 +88,25 @@ def check_schema(pipeline: FittedPipeline, frame: pd.DataFrame | Mapping[str, pd
                                 f"{got} ({frame[column].dtype})")
     if missing or mistyped:
         raise SchemaMismatchError(missing=missing, mistyped=mistyped)
+
+
+def check_finite(pipeline: FittedPipeline, frame: pd.DataFrame) -> None:
+    """Raise :class:`PredictionError` naming the first required column with infinite values.
+
+    Parameters
+    ----------
+    pipeline : FittedPipeline
+        The fitted pipeline whose input columns are checked.
+    frame : pandas.DataFrame
+        The prediction input (already checked by :func:`check_schema`).
+    """
+    for column in required_columns(pipeline):
+        series = frame[column]
+        if not pd.api.types.is_float_dtype(series.dtype):
+            continue
+        infinite = np.isinf(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        if infinite.any():
+            raise PredictionError(
+                f"column '{column}' of the prediction input has {int(infinite.sum())} infinite "
+                f"value(s) (first at row {int(np.flatnonzero(infinite)[0])}); use NaN for a "
+                "missing value (imputed as in training). No predictions were written.")

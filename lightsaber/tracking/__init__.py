@@ -34,10 +34,10 @@ from lightsaber.tracking.runs import SPLIT_HASH_TAG, TrackedRun, manifest_hash
 from lightsaber.tracking.uri import resolve_tracking_uri
 
 __all__ = [
-    "SPLIT_HASH_TAG",
     "MixedSplitsWarning",
     "ModelVersionInfo",
     "RegistryError",
+    "SPLIT_HASH_TAG",
     "TrackedRun",
     "TrackingError",
     "best_run",

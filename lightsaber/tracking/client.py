@@ -49,7 +49,14 @@ _DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
 
 def open_client(uri: str) -> MlflowClient:
-    """An ``MlflowClient`` on an already resolved ``uri``, with a clear error if it cannot open."""
+    """An ``MlflowClient`` on an already resolved ``uri``, with a clear error if it cannot open.
+
+    Parameters
+    ----------
+    uri : str
+        A tracking URI as :func:`~lightsaber.tracking.resolve_tracking_uri` returns it. A new
+        sqlite store is created under a lock, so concurrent first openers do not collide.
+    """
     from mlflow import MlflowClient
 
     try:

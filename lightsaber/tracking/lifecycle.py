@@ -94,7 +94,7 @@ def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = Non
     """
     uri = resolve_tracking_uri(tracking_uri)
     client = _client(uri)
-    experiment_id = _experiment_id(client, uri, experiment or DEFAULT_EXPERIMENT)
+    experiment_id = experiment_for(client, uri, experiment or DEFAULT_EXPERIMENT)
     try:
         created = client.create_run(experiment_id, run_name=run_name,
                                     tags={str(k): str(v) for k, v in (tags or {}).items()})
@@ -141,7 +141,8 @@ def _raise_on_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, _exit)
 
 
-def _experiment_id(client: MlflowClient, uri: str, name: str) -> str:
+def experiment_for(client: MlflowClient, uri: str, name: str) -> str:
+    """The id of experiment ``name``, created (artifacts beside a sqlite store) if missing."""
     from mlflow.exceptions import MlflowException
 
     try:

@@ -2,7 +2,8 @@
 
 The model a run logs (``ls.fit(..., log_model=True)``) is an MLflow pyfunc holding the whole
 fitted pipeline (preprocessing, model and calibrator). Registering it makes it addressable as
-``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``, which :func:`load_pipeline`,
+``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``, which
+:func:`lightsaber.serving.load_pipeline`,
 :func:`lightsaber.serving.predict_file` and ``mlflow models serve`` all understand.
 
 Every call uses one :class:`mlflow.MlflowClient` bound to the tracking URI (argument, else
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightsaber.exceptions import MixedSplitsWarning, RegistryError
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tracking.client import tracking_client
 from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
@@ -42,11 +44,11 @@ __all__ = ["MixedSplitsWarning", "ModelVersionInfo", "RegistryError", "best_run"
 #: Artifact folder of the pyfunc model that ``ls.fit`` logs.
 MODEL_ARTIFACT = "model"
 #: Run tag marking report runs (written by :func:`lightsaber.reports.write_report`).
-REPORT_TAG = "lightsaber.report"
+REPORT_TAG = tag_names.REPORT
 #: Run tag of ``lightsaber reproduce`` runs: the id of the run they re-ran.
-REPRODUCES_TAG = "lightsaber.reproduces"
+REPRODUCES_TAG = tag_names.REPRODUCES
 #: Run tag of a run's role in a tuning study (``study``, ``trial``, ``refit``).
-ROLE_TAG = "lightsaber.role"
+ROLE_TAG = tag_names.ROLE
 #: Roles that are never registry candidates: a study's trials (their model, if any, was fit
 #: for the search) and the study run itself (it holds a summary, not a model).
 NOT_CANDIDATES = ("trial", "study")
@@ -86,10 +88,20 @@ class ModelVersionInfo:
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """``(name, version, alias)`` of a ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS`` URI.
 
+    Parameters
+    ----------
+    uri : str
+        A registered model's URI.
+
     Raises
     ------
     RegistryError
         For anything else.
+
+    Examples
+    --------
+    >>> parse_model_uri("models:/mortality/3"), parse_model_uri("models:/mortality@champion")
+    (('mortality', '3', None), ('mortality', None, 'champion'))
     """
     match = _MODELS_URI.match(uri)
     if match is None:
@@ -268,7 +280,7 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
         raise RegistryError(
             f"run {run_id} has no logged model ('{MODEL_ARTIFACT}/MLmodel'); fit it with "
             "log_model=True.")
-    version_tags = {"lightsaber.run_id": run_id, "lightsaber.version": __version__,
+    version_tags = {tag_names.RUN_ID: run_id, tag_names.VERSION: __version__,
                     "task": run.data.tags.get("task", ""),
                     "model_class": run.data.params.get("model.class", "")}
     version_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
@@ -285,8 +297,8 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
             client.set_registered_model_alias(name, alias, version.version)
     except MlflowException as err:
         raise RegistryError(f"could not register run {run_id} as {name!r}: {err}") from err
-    metric = version_tags.get("lightsaber.metric")
-    value = version_tags.get("lightsaber.metric_value")
+    metric = version_tags.get(tag_names.METRIC)
+    value = version_tags.get(tag_names.METRIC_VALUE)
     return ModelVersionInfo(name=name, version=str(version.version), run_id=run_id,
                             metric=metric, value=None if value is None else float(value),
                             alias=alias)
@@ -319,6 +331,7 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
     ...                      alias="champion")
     >>> info.uri, info.run_id == run.run_id
     ('models:/mortality/1', True)
+    >>> from lightsaber.serving import load_pipeline
     >>> pipeline = load_pipeline("models:/mortality@champion", tracking_uri=uri)
     >>> pipeline.task
     'classification'
@@ -326,8 +339,8 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
     """
     run_id, value = best_run(experiment, metric, split=split, tracking_uri=tracking_uri,
                              allow_mixed_splits=allow_mixed_splits)
-    selection = {"lightsaber.metric": f"{split}_{metric}", "lightsaber.metric_value": value,
-                 "lightsaber.experiment": experiment}
+    selection = {tag_names.METRIC: f"{split}_{metric}", tag_names.METRIC_VALUE: value,
+                 tag_names.EXPERIMENT: experiment}
     split_hash = tracking_client(tracking_uri)[0].get_run(run_id).data.tags.get(SPLIT_HASH_TAG)
     if split_hash:
         selection[SPLIT_HASH_TAG] = split_hash
@@ -336,7 +349,20 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
 
 
 def download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
-    """Local folder of a pyfunc model given a run id, ``runs:/``, ``models:/`` URI or path."""
+    """Local folder of a pyfunc model given a run id, ``runs:/``, ``models:/`` URI or path.
+
+    Parameters
+    ----------
+    source : str
+        A run id, ``runs:/RUN_ID/model``, ``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, or
+        the path of a saved pyfunc model folder (returned as it is).
+    client : mlflow.MlflowClient
+        Client on the store (see :func:`lightsaber.tracking.client.tracking_client`).
+    uri : str
+        The store's resolved URI (for error messages, credentials removed).
+    dst : str
+        Folder to download into.
+    """
     from mlflow.exceptions import MlflowException
 
     from lightsaber.tracking.predictions import download_tree

@@ -9,7 +9,7 @@ plus ``predictions/index.json`` describing them:
 * classification: ``label`` and ``proba`` (positive-class probability, or one column per
   class);
 * survival: ``event``, ``time`` and ``risk`` (higher = earlier event), plus ``survival`` (one
-  row per patient, one column per time) and ``time_grid`` when the model predicts curves.
+  row per patient, one column per time) and ``times`` when the model predicts curves.
 
 Outcomes (labels, durations, events) are stored because metrics need them; they are outcome
 data, not identifiers. Arrays are written uncompressed in float64, so a recomputed metric is
@@ -51,13 +51,19 @@ import pandas as pd
 
 from lightsaber.exceptions import TrackingError
 
-__all__ = ["PREDICTIONS_DIR", "LoggedPredictions", "download_tree", "load_predictions",
-           "log_predictions"]
+__all__ = [
+    "LoggedPredictions",
+    "PREDICTIONS_DIR",
+    "download_tree",
+    "load_predictions",
+    "log_predictions",
+]
 
 #: Artifact folder of the logged predictions.
 PREDICTIONS_DIR = "predictions"
 INDEX_FILE = "index.json"
-FORMAT_VERSION = 1
+#: 2: the grid is ``times`` (in the index and the npz files); 1 called it ``grid`` / ``time_grid``.
+FORMAT_VERSION = 2
 
 
 def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
@@ -68,7 +74,7 @@ def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
         target = check_survival_target(y, allow_all_censored=True)
         pred = SurvivalPrediction.coerce(prediction)
         out = {"event": target["event"].astype(bool), "time": target["time"].astype(float)}
-        for name in ("risk", "survival", "time_grid", "predicted_time"):
+        for name in ("risk", "survival", "times", "predicted_time"):
             value = getattr(pred, name)
             if value is not None:
                 out[name] = np.asarray(value, dtype=float)
@@ -81,7 +87,7 @@ def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
 
 def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapping[str, Any],
                     *, metrics: Sequence[str] | None = None,
-                    grid: Sequence[float] | None = None, classes: Any = None) -> None:
+                    times: Sequence[float] | None = None, classes: Any = None) -> None:
     """Write each split's predictions and outcomes to ``predictions/<split>.npz``.
 
     Parameters
@@ -97,7 +103,7 @@ def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapp
     metrics : sequence of str, optional
         The metric names the run asked for (``None``: the task's defaults), recorded so that
         :meth:`LoggedPredictions.evaluate` recomputes the same set.
-    grid : sequence of float, optional
+    times : sequence of float, optional
         Survival: the evaluation grid the metrics used (recorded so they can be recomputed
         exactly, whether it came from ``times=`` or the default).
     classes : array-like, optional
@@ -106,7 +112,7 @@ def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapp
     """
     index: dict[str, Any] = {"format": FORMAT_VERSION, "task": task, "key": "split_position",
                              "metrics": list(metrics) if metrics else None, "splits": {},
-                             "grid": None if grid is None else [float(t) for t in grid],
+                             "times": None if times is None else [float(t) for t in times],
                              "classes": None if classes is None else np.asarray(classes).tolist()}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / PREDICTIONS_DIR
@@ -133,7 +139,7 @@ class LoggedPredictions:
         ``{split: {field: ndarray}}``, rows in split-manifest order.
     metrics : list of str or None
         Metric names the run requested (``None``: the task's defaults).
-    grid : list of float or None
+    times : list of float or None
         Survival: the evaluation grid of the run's metrics.
     classes : list or None
         Classification: the model's classes.
@@ -143,7 +149,7 @@ class LoggedPredictions:
     task: str
     arrays: dict[str, dict[str, np.ndarray]]
     metrics: list[str] | None = None
-    grid: list[float] | None = None
+    times: list[float] | None = None
     classes: list[Any] | None = None
 
     @property
@@ -175,7 +181,7 @@ class LoggedPredictions:
             return a["proba"]
         from lightsaber.metrics import SurvivalPrediction
 
-        return SurvivalPrediction(**{k: a[k] for k in ("risk", "survival", "time_grid",
+        return SurvivalPrediction(**{k: a[k] for k in ("risk", "survival", "times",
                                                           "predicted_time") if k in a})
 
     def frame(self, split: str) -> pd.DataFrame:
@@ -186,11 +192,11 @@ class LoggedPredictions:
         a = self._split(split)
         columns: dict[str, Any] = {"position": a["position"]}
         for name, value in a.items():
-            if name in ("position", "time_grid"):
+            if name in ("position", "times"):
                 continue
             if value.ndim == 2 and name == "survival":
                 columns.update({f"survival_{t:g}": value[:, j]
-                                for j, t in enumerate(a["time_grid"])})
+                                for j, t in enumerate(a["times"])})
             elif value.ndim == 2:
                 columns.update({f"{name}_{j}": value[:, j] for j in range(value.shape[1])})
             else:
@@ -201,14 +207,14 @@ class LoggedPredictions:
         """``y_train`` and the evaluation grid, rebuilt from the logged training split."""
         if self.task != "survival" or "train" not in self.arrays:
             return {}
-        from lightsaber.metrics.split_scores import time_grid
+        from lightsaber.metrics.split_scores import default_times
 
         y_train = self.target("train")
         # The grid ls.fit used (times= or its default); runs logged before it was recorded
         # used the default.
         return {"y_train": y_train,
-                "grid": np.asarray(self.grid, dtype=float) if self.grid is not None
-                else time_grid(y_train)}
+                "times": np.asarray(self.times, dtype=float) if self.times is not None
+                else default_times(y_train)}
 
     def evaluate(self, split: str, metrics: Sequence[str] | None = None) -> dict[str, float]:
         """Recompute registry metrics of one split exactly as ``ls.fit`` computed them.
@@ -242,7 +248,7 @@ class LoggedPredictions:
             return {}
         from lightsaber.metrics.split_scores import survival_context
 
-        full = survival_context(self.target(split), ctx["y_train"], ctx["grid"])
+        full = survival_context(self.target(split), ctx["y_train"], ctx["times"])
         wanted = get_metric(metric)
         return {k: v for k, v in full.items()
                 if v is not None and k in (*wanted.requires, *wanted.options)}
@@ -323,7 +329,9 @@ def load_predictions(run_id: str, *, tracking_uri: str | None = None) -> LoggedP
         for split, entry in index["splits"].items():
             data = (local / entry["file"]).read_bytes()
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                arrays[split] = {k: npz[k] for k in npz.files}
+                # format 1 named the grid's array time_grid
+                arrays[split] = {("times" if k == "time_grid" else k): npz[k] for k in npz.files}
     return LoggedPredictions(run_id=run_id, task=index["task"], arrays=arrays,
-                             metrics=index.get("metrics"), grid=index.get("grid"),
+                             metrics=index.get("metrics"),
+                             times=index.get("times", index.get("grid")),
                              classes=index.get("classes"))

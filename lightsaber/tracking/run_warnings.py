@@ -15,14 +15,16 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SKIPPED_TAG", "WARNING_TAG", "RunWarnings"]
+from lightsaber.tracking import tags as tag_names
+
+__all__ = ["RunWarnings", "SKIPPED_TAG", "WARNING_TAG"]
 
 #: Tag prefix of the warnings of a run: ``lightsaber.warning.<kind>``.
-WARNING_TAG = "lightsaber.warning."
+WARNING_TAG = tag_names.WARNING_PREFIX
 #: Tag holding ``{split: {metric: reason}}`` of the default metrics left out.
-SKIPPED_TAG = "lightsaber.skipped_metrics"
+SKIPPED_TAG = tag_names.SKIPPED_METRICS
 #: Longest tag value written (MLflow accepts 8,000 characters; leave room).
-MAX_TAG = 5000
+MAX_TAG = tag_names.MAX_TAG
 
 
 def _user_stacklevel() -> int:

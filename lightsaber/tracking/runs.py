@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lightsaber.exceptions import TrackingError
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tracking._json import dumps
 from lightsaber.tracking.environment import environment_info, git_state
 from lightsaber.tracking.params import check_key, flatten_params, is_array_like, truncate
@@ -22,7 +23,7 @@ from lightsaber.tracking.uri import redact_uri
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["SPLIT_HASH_TAG", "TrackedRun", "manifest_hash"]
+__all__ = ["CONFIG_FILE", "SPLIT_HASH_TAG", "TrackedRun", "manifest_hash"]
 
 #: Buffered epoch metrics are sent at most this long after the previous send.
 FLUSH_SECONDS = 1.0
@@ -33,7 +34,7 @@ MANIFEST_FILE = "split_manifest.json"
 CONFIG_FILE = "config.json"
 ENVIRONMENT_FILE = "environment.json"
 #: Run tag holding the sha256 of the logged split manifest (see :meth:`TrackedRun.log_manifest`).
-SPLIT_HASH_TAG = "lightsaber.split_hash"
+SPLIT_HASH_TAG = tag_names.SPLIT_HASH
 
 
 class TrackedRun:

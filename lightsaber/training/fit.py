@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import inspect
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import numpy as np
 from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
-from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
+from lightsaber.data.fingerprint import cohort_fingerprint
 from lightsaber.data.preprocess import Preprocessor
 from lightsaber.data.sequences import SequencePreprocessor
 from lightsaber.data.splits import Splits
@@ -26,13 +24,15 @@ from lightsaber.exceptions import (
     IgnoredArgumentWarning,
     SmallSplitWarning,
 )
-from lightsaber.metrics.split_scores import score_split, small_split_message, time_grid
+from lightsaber.metrics.split_scores import default_times, score_split, small_split_message
 from lightsaber.models.protocol import is_net, survival_prediction, task_of, uses_sequences
 from lightsaber.serving.pipeline import FittedPipeline, describe_inputs
 from lightsaber.tracking.run_warnings import RunWarnings
+from lightsaber.tracking.tags import DATA_FINGERPRINT
 from lightsaber.training.inputs import check_fit_inputs
+from lightsaber.training.run import Run
 
-__all__ = ["FLATTEN_STATS", "Run", "fit"]
+__all__ = ["FLATTEN_STATS", "fit"]
 
 #: Aggregates used when a model that reads only static features meets longitudinal data.
 FLATTEN_STATS = ("last", "mean", "min", "max", "count")
@@ -45,99 +45,7 @@ except ImportError:  # pragma: no cover - older or newer scikit-learn without it
         """Placeholder that is never raised."""
 
 
-@dataclass
-class Run:
-    """What ``ls.fit`` returns.
-
-    Attributes
-    ----------
-    metrics : dict
-        ``{split: {metric: value}}`` for train, val and test (and calibration if present).
-    predictions : dict
-        ``{split: array}``: positive-class probability (classification) or risk (survival),
-        in the order of ``splits[split]``.
-    pipeline : FittedPipeline
-        Preprocessing + fitted model; ``run.pipeline.predict(new_cohort)``.
-    run_id : str or None
-        MLflow run id (``None`` when ``track=False``).
-    task : str
-    manifest : dict
-        The split manifest.
-    history : list of dict
-        Per-epoch history for nets (skorch's), else empty.
-    search : dict
-        ``best_params`` and ``cv_results`` when the model was a scikit-learn search.
-    calibration : CalibrationReport or None
-        What ``calibrate=`` did (:class:`lightsaber.calibration.CalibrationReport`).
-    warnings : list of str
-        The warnings this fit issued (also MLflow tags ``lightsaber.warning.<kind>``).
-    skipped : dict
-        ``{split: {metric: reason}}`` of the default metrics that could not be computed (also
-        the tag ``lightsaber.skipped_metrics``).
-    time_grid : numpy.ndarray or None
-        Survival: the evaluation grid (``times=``, else the default; also the artifact
-        ``evaluation/time_grid.json``).
-    """
-
-    metrics: dict[str, dict[str, float]]
-    predictions: dict[str, np.ndarray]
-    pipeline: FittedPipeline
-    run_id: str | None
-    task: str
-    manifest: dict[str, Any]
-    tracking_uri: str | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    search: dict[str, Any] = field(default_factory=dict)
-    calibration: Any = None
-    warnings: list[str] = field(default_factory=list)
-    skipped: dict[str, dict[str, str]] = field(default_factory=dict)
-    time_grid: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def model(self) -> Any:
-        """The fitted estimator."""
-        return self.pipeline.model
-
-    def _headline(self, split: str, limit: int = 6) -> str:
-        values = self.metrics.get(split, {})
-        shown = [f"{k}={v:.4g}" for k, v in values.items()
-                 if not k.startswith("uncalibrated_")][:limit]
-        more = len([k for k in values if not k.startswith("uncalibrated_")]) - len(shown)
-        return ", ".join(shown) + (f", +{more} more" if more > 0 else "")
-
-    def __repr__(self) -> str:
-        where = f"run {self.run_id}" if self.run_id else "untracked"
-        lines = [f"Run({self.task}, {type(self.model).__name__}, {where}"]
-        for split in ("val", "test"):
-            if split in self.metrics:
-                lines.append(f"  {split + ':':5} {self._headline(split) or 'no metric'}")
-        if self.calibration is not None:
-            lines.append(f"  calibrated with {self.calibration.method!r} "
-                         f"(fitted on {self.calibration.fitted_on})")
-        if self.warnings:
-            lines.append(f"  {len(self.warnings)} warning(s): see run.warnings")
-        text = "\n".join(lines) + ")"
-        return text if len(text) <= 990 else text[:986] + "...)"
-
-    def _repr_html_(self) -> str:
-        names = list(dict.fromkeys(k for split in self.metrics.values() for k in split))
-        splits = [s for s in ("train", "val", "calibration", "test") if s in self.metrics]
-        head = "".join(f"<th>{html.escape(s)}</th>" for s in splits)
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td>" + "".join(
-                f"<td>{self.metrics[s][name]:.4f}</td>" if name in self.metrics[s]
-                else "<td>&mdash;</td>" for s in splits) + "</tr>" for name in names)
-        title = (f"<b>Run</b> {html.escape(self.task)} &middot; "
-                 f"{html.escape(type(self.model).__name__)}"
-                 + (f" &middot; run <code>{html.escape(self.run_id)}</code>"
-                    if self.run_id else " &middot; untracked"))
-        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
-        return (f"<div>{title}<table><tr><th>metric</th>{head}</tr>{rows}</table>"
-                + (f"<details><summary>{len(self.warnings)} warning(s)</summary><ul>{notes}"
-                   "</ul></details>" if notes else "") + "</div>")
-
-
-def _resolve_task(model: Any, cohort: Cohort, task: str | None) -> str:
+def resolve_task(model: Any, cohort: Cohort, task: str | None) -> str:
     wanted = task or task_of(model)
     if wanted is None:
         wanted = "survival" if cohort.task == "survival" else "classification"
@@ -185,7 +93,7 @@ def _fit_model(model: Any, X: dict[str, Any], y: dict[str, Any], early_stopping:
                                      ("mean_test", "rank_test", "param"))}}
         return _fit_model(best, X, y, early_stopping)[0], search
     if is_net(model):  # lightsaber nets validate on the cohort's own split
-        model.fit(X["train"], y["train"], validation=(X["val"], y["val"]))
+        model.fit(X["train"], y["train"], val=(X["val"], y["val"]))
         return model, search
     if _accepts_fit_arg(model, "X_val") and hasattr(model, "early_stopping"):
         if early_stopping is not None:
@@ -231,7 +139,7 @@ def _default_preprocessor(sequences: bool) -> Preprocessor:
     return Preprocessor(sequence=SequencePreprocessor() if sequences else None)
 
 
-def _flat_params(model: Any, deep: bool = False) -> dict[str, Any]:
+def estimator_params(model: Any, deep: bool = False) -> dict[str, Any]:
     params = {}
     for key, value in model.get_params(deep=deep).items():
         if key.startswith("_"):
@@ -308,11 +216,11 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         as ``uncalibrated_<metric>``; figures are logged under ``calibration/``. See
         ``docs/calibration.md``.
     times : sequence of float, optional
-        Survival: the evaluation grid (strictly positive, within the training follow-up).
+        Survival: the evaluation times (strictly positive, within the training follow-up).
         Survival curves are evaluated at these times, and ``ibs``, ``ibll`` and
         ``cumulative_auc`` integrate over every one of them that lies inside a split's
         follow-up. Default: 50 quantiles (5% to 95%) of the training event times. Logged as
-        ``evaluation/time_grid.json``; see ``docs/metrics.md``.
+        ``evaluation/times.json``; see ``docs/metrics.md``.
 
     Returns
     -------
@@ -340,11 +248,11 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
     for name in ("train", "val"):
         if name not in splits.indices:
             raise FitError(f"splits have no '{name}' part; ls.fit needs train and val.")
-    task = _resolve_task(model, cohort, task)
+    task = resolve_task(model, cohort, task)
     if times is not None and task != "survival":
-        raise FitError(f"times= sets the evaluation grid of survival models; this is a {task} "
+        raise FitError(f"times= sets the evaluation times of survival models; this is a {task} "
                        "model. Remove the argument.")
-    grid = (_check_times(times, cohort.subset(splits.train).target("survival"))
+    times = (_check_times(times, cohort.subset(splits.train).target("survival"))
             if times is not None else None)
     notes = RunWarnings()
     if calibrate is not None:  # fail on a bad method before training, not after
@@ -378,24 +286,24 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
     if not track:
         return _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
                                    early_stopping, metrics, run=None, calibrate=calibrate,
-                                   grid=grid, notes=notes)
+                                   times=times, notes=notes)
     from lightsaber.tracking import tracked_run
 
     with tracked_run(experiment, tracking_uri=tracking_uri, run_name=run_name,
                      tags={"task": task, **dict(tags or {})}) as run:
         run.log_params({"task": task, "model": {"class": type(prepared).__name__,
-                                                **_flat_params(prepared)},
+                                                **estimator_params(prepared)},
                         "preprocess": {"flatten": json.dumps(flat),
                                        "sequences": sequences},
                         "early_stopping": early_stopping, "monitor": monitor})
         run.log_manifest(splits.manifest)
-        run.set_tags({FINGERPRINT_TAG: cohort_fingerprint(cohort)})  # no ids: see its docs
+        run.set_tags({DATA_FINGERPRINT: cohort_fingerprint(cohort)})  # no ids: see its docs
         run.log_config(dict(config) if config is not None else _call_config(
-            prepared, pre, task, early_stopping, monitor, metrics, flat, grid))
+            prepared, pre, task, early_stopping, monitor, metrics, flat, times))
         run.log_environment()
         result = _train_and_evaluate(prepared, cohort, splits, parts, pre, task, flat, sequences,
                                      early_stopping, metrics, run=run, calibrate=calibrate,
-                                     grid=grid, notes=notes)
+                                     times=times, notes=notes)
         run.log_split_metrics(result.metrics)
         if result.calibration is not None:
             result.calibration.log_to(run)
@@ -415,19 +323,19 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
 
 def _call_config(model: Any, pre: Preprocessor, task: str, early_stopping: int | None,
                  monitor: str | None, metrics: Sequence[str] | None,
-                 flat: dict[str, Any] | None, grid: np.ndarray | None = None
+                 flat: dict[str, Any] | None, times: np.ndarray | None = None
                  ) -> dict[str, Any]:
     """The resolved ``ls.fit`` call (estimator settings, not data) when no config is given."""
     from lightsaber.tracking import flatten_params
 
     return {"task": task,
             "model": {"class": f"{type(model).__module__}.{type(model).__qualname__}",
-                      "params": _flat_params(model)},
+                      "params": estimator_params(model)},
             "preprocessor": {"class": type(pre).__qualname__,
-                             "params": flatten_params(_flat_params(pre, deep=True))},
+                             "params": flatten_params(estimator_params(pre, deep=True))},
             "early_stopping": early_stopping, "monitor": monitor,
             "metrics": list(metrics) if metrics else None, "flatten": flat,
-            "times": None if grid is None else grid.tolist()}
+            "times": None if times is None else times.tolist()}
 
 
 def _check_times(times: Any, y_train: np.ndarray) -> np.ndarray:
@@ -461,7 +369,7 @@ CALIBRATION_TOLERANCE = 0.005
 
 
 def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X: dict[str, Any],
-                       y: dict[str, Any], before: Any, after: Any, grid: np.ndarray | None,
+                       y: dict[str, Any], before: Any, after: Any, times: np.ndarray | None,
                        notes: RunWarnings) -> None:
     """Warn when calibration makes the metric it optimises worse on rows it has not seen.
 
@@ -480,7 +388,7 @@ def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X:
     task = pipeline.task
     survival = task == "survival"
     target = "ibs" if survival else CALIBRATION_TARGETS.get(report.method, "log_loss")
-    context = ({k: v for k, v in survival_context(y["val"], y["train"], grid).items()
+    context = ({k: v for k, v in survival_context(y["val"], y["train"], times).items()
                 if k in ("y_train", "times") and v is not None} if survival else {})
     if survival and "times" not in context:
         return
@@ -488,7 +396,7 @@ def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X:
     try:
         if report.fitted_on == "val":
             inputs = before.survival if survival else model_scores(pipeline.model, X["val"])
-            held_out = out_of_fold(calibrate, task, y["val"], inputs, grid,
+            held_out = out_of_fold(calibrate, task, y["val"], inputs, times,
                                    classes=getattr(pipeline.model, "classes_", None))
             after = dataclasses.replace(before, survival=held_out) if survival else held_out
             how = "on the val split, out of fold (5 folds: the calibrator was fitted on val)"
@@ -508,7 +416,7 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                         pre: Preprocessor, task: str, flat: dict[str, Any] | None,
                         sequences: bool, early_stopping: int | None,
                         metrics: Sequence[str] | None, run: Any, calibrate: Any = None,
-                        grid: np.ndarray | None = None, notes: RunWarnings | None = None
+                        times: np.ndarray | None = None, notes: RunWarnings | None = None
                         ) -> Run:
     notes = notes if notes is not None else RunWarnings()
     train = parts["train"]
@@ -516,10 +424,9 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
         parts = {name: part.flatten(**flat) for name, part in parts.items()}
     pre.fit(parts["train"])
     inputs = describe_inputs(train, flat, sequences)
-    pipeline = FittedPipeline(pre, model, task, flat, sequences, cohort.id_column,
-                              getattr(cohort.long_table, "time", None),
-                              inputs["static_columns"], inputs["longitudinal_columns"],
-                              inputs["dtypes"])
+    pipeline = FittedPipeline(preprocessor=pre, model=model, task=task, flatten=flat,
+                              sequences=sequences, id_column=cohort.id_column,
+                              time_column=getattr(cohort.long_table, "time", None), **inputs)
     X = {name: pipeline.model_input(pre.transform(part)) for name, part in parts.items()}
     y = {name: part.target(task) for name, part in parts.items()}
     for name in parts:
@@ -538,20 +445,20 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
     pipeline.model = fitted
     predictions = {name: pipeline.predict_from_input(X[name]) for name in parts}
     survival = task == "survival"
-    given_grid = grid is not None
-    if survival and grid is None:
-        grid = time_grid(y["train"])
+    given_times = times is not None
+    if survival and times is None:
+        times = default_times(y["train"])
 
     classes = None if survival else getattr(fitted, "classes_", None)
 
     def score(name: str, prediction: Any) -> dict[str, float]:
         result = score_split(task, y[name], prediction, metrics=metrics,
-                             y_train=y["train"] if survival else None, grid=grid,
+                             y_train=y["train"] if survival else None, times=times,
                              classes=classes)
         notes.skip(name, result.skipped)
         return result.metrics
 
-    scored = ({name: survival_prediction(fitted, X[name], predictions[name], grid)
+    scored = ({name: survival_prediction(fitted, X[name], predictions[name], times)
                for name in parts} if survival else predictions)
     scores = {name: score(name, scored[name]) for name in parts}
     calibration = None
@@ -559,21 +466,23 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
         from lightsaber.calibration import calibrate_fitted
 
         before = scored
-        predictions, recalibrated, scores, calibration = calibrate_fitted(
+        result = calibrate_fitted(
             calibrate, pipeline, X, y, predictions=predictions, scores=scores, metrics=metrics,
-            scored=scored if survival else None, grid=grid if survival else None, score=score)
-        scored = recalibrated if survival else predictions
+            scored=scored if survival else None, times=times if survival else None, score=score)
+        pipeline.calibrator = result.calibrator
+        predictions, scored, scores = result.predictions, result.scored, result.scores
+        calibration = result.report
         _check_calibration(calibrate, calibration, pipeline, X, y, before["val"], scored["val"],
-                           grid, notes)
+                           times, notes)
     if survival:
-        _warn_dropped_times(grid, given_grid, y, notes)
+        _warn_dropped_times(times, given_times, y, notes)
     if run is not None:  # per-split predictions + outcomes, keyed by split position, no ids
         from lightsaber.tracking.predictions import log_predictions
 
-        log_predictions(run, task, y, scored, metrics=metrics, grid=grid if survival else None,
+        log_predictions(run, task, y, scored, metrics=metrics, times=times if survival else None,
                         classes=classes)
         if survival:
-            run.log_dict(_grid_record(grid, given_grid, y), "evaluation/time_grid.json")
+            run.log_dict(_times_record(times, given_times, y), "evaluation/times.json")
     final = "test" if "test" in scores else "val"
     if not scores[final]:
         reasons = notes.skipped.get(final, {})
@@ -590,10 +499,10 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                task=task, manifest=splits.manifest, history=[dict(row) for row in history],
                search=search, calibration=calibration, warnings=notes.messages,
                skipped={k: dict(v) for k, v in notes.skipped.items()},
-               time_grid=grid if survival else None)
+               times=times if survival else None)
 
 
-def _warn_dropped_times(grid: np.ndarray, given: bool, y: dict[str, Any],
+def _warn_dropped_times(times: np.ndarray, given: bool, y: dict[str, Any],
                         notes: RunWarnings) -> None:
     """Warn when times the user asked for lie outside a split's follow-up (left out there)."""
     if not given:
@@ -601,28 +510,28 @@ def _warn_dropped_times(grid: np.ndarray, given: bool, y: dict[str, Any],
     from lightsaber.metrics.split_scores import integration_times
 
     for name, target in y.items():
-        used = integration_times(target, grid)
-        if used.size < grid.size:
-            notes.warn("time_grid",
-                       f"{grid.size - used.size} of the {grid.size} requested times lie before "
+        used = integration_times(target, times)
+        if used.size < times.size:
+            notes.warn("times",
+                       f"{times.size - used.size} of the {times.size} requested times lie before "
                        f"the {name} split's first event or at/after its last follow-up time "
                        f"({target['time'].max():g}) and are left out of its integrated metrics "
                        "(ibs, ibll, cumulative_auc).", IgnoredArgumentWarning)
 
 
-def _grid_record(grid: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, Any]:
-    """``evaluation/time_grid.json``: the grid and the part of it each split integrates over."""
+def _times_record(times: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, Any]:
+    """``evaluation/times.json``: the times and the part of it each split integrates over."""
     from lightsaber.metrics.split_scores import GRID_POINTS, integration_times
 
     splits = {}
     for name, target in y.items():
-        inside = integration_times(target, grid)
+        inside = integration_times(target, times)
         splits[name] = {"n_times": int(inside.size),
                         "first": float(inside[0]) if inside.size else None,
                         "last": float(inside[-1]) if inside.size else None}
     source = ("times= argument" if given else
               f"default: {GRID_POINTS} quantiles (5% to 95%) of the training event times")
-    return {"source": source, "times": grid.tolist(), "c_index_uno_tau": float(grid[-1]),
+    return {"source": source, "times": times.tolist(), "c_index_uno_tau": float(times[-1]),
             "splits": splits}
 
 

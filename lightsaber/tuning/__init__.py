@@ -28,9 +28,9 @@ from lightsaber.tuning.trial import ERROR_CLASSES
 __all__ = [
     "ALGORITHMS",
     "BACKENDS",
-    "ERROR_CLASSES",
     "Choice",
     "Dimension",
+    "ERROR_CLASSES",
     "IntUniform",
     "LogUniform",
     "QUniform",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from lightsaber.exceptions import LightsaberError
 from lightsaber.tuning.space import Dimension, LogUniform, factors, sample_key
 from lightsaber.tuning.trial import ROLE, STUDY, TrialOutcome
 
@@ -286,8 +287,9 @@ def ablation_table(outcomes: list[TrialOutcome], space: Mapping[str, Any],
     (one pair in an ofat design, one per combination of the other factors in a factorial one).
     ``delta`` is the mean difference ``metric(level) - metric(baseline)``. The interval
     resamples the validation patients (the same rows for both members of every pair, so it is
-    a paired bootstrap) and recomputes the mean difference; it is ``NaN`` when predictions or
-    the metric's inputs are not available.
+    a paired bootstrap, :func:`lightsaber.metrics.paired_bootstrap`, unstratified) and
+    recomputes the mean difference; it is ``NaN`` when predictions or the metric's inputs are
+    not available, or the metric is undefined on more than half of the replicates.
     """
     from lightsaber.metrics.catalogue import get_metric
 
@@ -311,7 +313,7 @@ def ablation_table(outcomes: list[TrialOutcome], space: Mapping[str, Any],
             if not pairs:
                 continue
             delta = float(np.mean([a.value - b.value for a, b in pairs]))
-            low, high = _paired_interval(scorer, pairs, y_val, context or {}, seed,
+            low, high = _ablation_interval(scorer, pairs, y_val, context or {}, seed,
                                          n_resamples)
             rows.append({"factor": factor.key, "level": pairs[0][0].record.get(factor.key),
                          "n_pairs": len(pairs),
@@ -330,9 +332,34 @@ def _same_vals(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
     return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-12) for k in a)
 
 
-def _paired_interval(scorer: Any, pairs: list[tuple[TrialOutcome, TrialOutcome]], y: Any,
+def _ablation_interval(scorer: Any, pairs: list[tuple[TrialOutcome, TrialOutcome]], y: Any,
                      context: Mapping[str, Any], seed: int, n_resamples: int
                      ) -> tuple[float, float]:
+    """Paired-bootstrap interval of the mean metric difference over ``pairs`` (or NaNs).
+
+    :func:`lightsaber.metrics.paired_bootstrap` compares two predictions on the same resampled
+    rows. The statistic here is the mean over pairs of ``metric(a) - metric(b)``, which equals
+    the mean metric of the ``a`` side minus that of the ``b`` side; so each side is passed as a
+    mapping of its trials' predictions (``_take`` resamples every entry with the same rows) and
+    scored by the mean of the metric over them. One pair (an ofat design) is the plain paired
+    bootstrap of the two trials. Resampling is unstratified, as the ablation table has always
+    done; a replicate on which the metric is undefined for any trial is dropped, and fewer than
+    half usable replicates give NaNs.
+
+    Examples
+    --------
+    >>> from lightsaber.metrics.catalogue import get_metric
+    >>> rng = np.random.default_rng(0)
+    >>> y = (rng.random(80) < 0.4).astype(int)
+    >>> good, noise = y * 0.5 + rng.random(80) * 0.5, rng.random(80)
+    >>> a = TrialOutcome(0, {"m": 0}, {}, "ok", predictions=good)
+    >>> b = TrialOutcome(1, {"m": 1}, {}, "ok", predictions=noise)
+    >>> low, high = _ablation_interval(get_metric("auc_roc"), [(a, b)], y, {}, 0, 200)
+    >>> bool(0 < low < high)
+    True
+    """
+    from lightsaber.metrics.bootstrap import paired_bootstrap
+
     usable = (y is not None and set(scorer.inputs) <= {"proba", "risk"}
               and set(scorer.requires) <= set(context)
               and all(a.predictions is not None and b.predictions is not None
@@ -340,50 +367,20 @@ def _paired_interval(scorer: Any, pairs: list[tuple[TrialOutcome, TrialOutcome]]
     if not usable:
         return math.nan, math.nan
     kwargs = {k: context[k] for k in scorer.requires}
-    score = _fast_auc if scorer.name == "auc_roc" else (
-        lambda y_, p_: scorer(y_, p_, **kwargs))
-    trials = {id(t): t for pair in pairs for t in pair}  # score each trial once per replicate
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    replicates = []
-    for _ in range(n_resamples):
-        rows = rng.integers(0, n, n)
-        try:
-            values = {key: score(y[rows], t.predictions[rows]) for key, t in trials.items()}
-        except Exception:  # a replicate on which the metric is undefined (one class ...)
-            continue
-        diffs = [values[id(a)] - values[id(b)] for a, b in pairs]
-        if np.all(np.isfinite(diffs)):
-            replicates.append(float(np.mean(diffs)))
-    if len(replicates) < n_resamples // 2:
+
+    def mean_metric(y_rows: Any, side: Mapping[str, Any]) -> float:
+        values = [scorer(y_rows, p, **kwargs) for p in side.values()]
+        return float(np.mean(values)) if np.all(np.isfinite(values)) else math.nan
+
+    side_a = {str(i): a.predictions for i, (a, _) in enumerate(pairs)}
+    side_b = {str(i): b.predictions for i, (_, b) in enumerate(pairs)}
+    try:
+        result = paired_bootstrap(mean_metric, y, side_a, side_b, n_resamples=n_resamples,
+                                  confidence=CONFIDENCE, stratify=False, seed=seed,
+                                  task=scorer.task)
+    except LightsaberError:  # too few replicates on which the metric is defined, bad y ...
         return math.nan, math.nan
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(replicates, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def _fast_auc(y: Any, proba: Any) -> float:
-    """ROC AUC as the Mann-Whitney statistic (ties count 1/2); equals sklearn's value.
-
-    Examples
-    --------
-    >>> from sklearn.metrics import roc_auc_score
-    >>> y, p = np.array([0, 1, 0, 1, 1, 0]), np.array([0.1, 0.8, 0.8, 0.3, 0.9, 0.2])
-    >>> bool(np.isclose(_fast_auc(y, p), roc_auc_score(y, p)))
-    True
-    """
-    from scipy.stats import rankdata
-
-    y = np.asarray(y).astype(bool)
-    proba = np.asarray(proba, dtype=float)
-    if proba.ndim == 2:
-        proba = proba[:, -1]
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    ranks = rankdata(proba)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return result.low, result.high
 
 
 # ---------------------------------------------------------------------------------- finishing
@@ -425,9 +422,9 @@ def finish_study(ctx: Any, finished: list[TrialOutcome], parent: Any, store: Any
 
 
 def _validation_target(ctx: Any) -> tuple[Any, dict[str, Any]]:
-    from lightsaber.training.fit import _resolve_task
+    from lightsaber.training.fit import resolve_task
 
-    task = _resolve_task(ctx.model, ctx.cohort, ctx.fit_kwargs.get("task"))
+    task = resolve_task(ctx.model, ctx.cohort, ctx.fit_kwargs.get("task"))
     parts = ctx.splits.cohorts(ctx.cohort)
     return parts["val"].target(task), {"y_train": parts["train"].target(task)}
 

@@ -126,7 +126,7 @@ def _grid(jobs: list[dict[str, Any]]) -> Any:
 def _searcher(ctx: Any, finished: list[TrialOutcome], next_number: int) -> Any:
     from ray.tune.search.hyperopt import HyperOptSearch
 
-    from lightsaber.tuning.study import hyperopt_trials, startup_trials
+    from lightsaber.tuning.search import hyperopt_trials, startup_trials
 
     n_initial = startup_trials(ctx.total) if ctx.algorithm == "tpe" else ctx.total + 1
     class NumberedHyperOptSearch(HyperOptSearch):

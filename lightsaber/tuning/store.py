@@ -25,7 +25,7 @@ import numpy as np
 
 from lightsaber.tracking import TrackedRun, resolve_tracking_uri
 from lightsaber.tracking.client import open_client
-from lightsaber.tracking.lifecycle import DEFAULT_EXPERIMENT, _experiment_id
+from lightsaber.tracking.lifecycle import DEFAULT_EXPERIMENT, experiment_for
 from lightsaber.tuning.trial import (
     ERROR,
     NODE,
@@ -125,7 +125,7 @@ class StudyStore:
     def __init__(self, experiment: str | None, tracking_uri: str | None) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
         self.client = open_client(self.tracking_uri)
-        self.experiment_id = _experiment_id(self.client, self.tracking_uri,
+        self.experiment_id = experiment_for(self.client, self.tracking_uri,
                                             experiment or DEFAULT_EXPERIMENT)
 
     def find_parent(self, study: str) -> str | None:

@@ -7,29 +7,26 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
 from lightsaber.exceptions import SpaceKeyError, TuningError
+from lightsaber.tuning.search import suggester
 from lightsaber.tuning.space import (
     Choice,
-    _is_subspace,
     baseline_sample,
     decode,
     describe,
     factors,
     has_dimensions,
-    hyperopt_misc,
+    is_subspace,
     iter_grid,
     sample_key,
     space_from_dict,
-    to_hyperopt,
 )
 from lightsaber.tuning.store import StudyStore, TrialLogger
 from lightsaber.tuning.trial import TrialOutcome, run_trial, study_splits
@@ -42,13 +39,6 @@ BACKENDS = ("local", "ray")
 DEFAULT_METRIC = {"classification": "auc_roc", "survival": "c_index"}
 #: ``ls.fit`` arguments that ``tune`` owns.
 _RESERVED = ("track", "experiment", "tracking_uri", "run_name", "tags", "progress")
-#: Attempts at drawing a configuration not already finished before accepting a duplicate.
-MAX_RESAMPLE = 50
-
-
-def startup_trials(max_trials: int) -> int:
-    """Random trials before TPE models the results: a quarter of the budget, 3 to 20."""
-    return int(min(20, max(3, max_trials // 4)))
 
 
 # ------------------------------------------------------------------------------ key check
@@ -115,7 +105,7 @@ def _space_keys(space: Mapping[str, Any], path: str) -> Any:
     """``(key, path)`` of every key that becomes a ``set_params`` argument."""
     for key, dim in space.items():
         where = f"{path}.{key}"
-        branches = ([(i, o) for i, o in enumerate(dim.options) if _is_subspace(o)]
+        branches = ([(i, o) for i, o in enumerate(dim.options) if is_subspace(o)]
                     if isinstance(dim, Choice) else [])
         if not branches or len(branches) < len(dim.options):
             yield key, where
@@ -291,7 +281,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     >>> tmp.cleanup()
     """
     from lightsaber.metrics.catalogue import get_metric
-    from lightsaber.training.fit import _resolve_task
+    from lightsaber.training.fit import resolve_task
     from lightsaber.training.inputs import check_fit_inputs
     from lightsaber.tuning.analysis import finish_study
 
@@ -314,7 +304,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     for name in ("train", "val"):
         if name not in splits.indices:
             raise TuningError(f"splits have no '{name}' part; tuning needs train and val.")
-    task = _resolve_task(model, cohort, fit_kwargs.get("task"))
+    task = resolve_task(model, cohort, fit_kwargs.get("task"))
     metric = metric or DEFAULT_METRIC[task]
     objective = get_metric(metric)
     if objective.task != task:
@@ -505,10 +495,10 @@ def _design(space: Mapping[str, Any], algorithm: str, baseline: Mapping[str, Any
 def _default_name(model: Any, space: Mapping[str, Any], algorithm: str, metric: str,
                   seed: int, baseline: Mapping[str, Any] | None, splits: Splits,
                   fit_kwargs: Mapping[str, Any]) -> str:
-    from lightsaber.training.fit import _flat_params
+    from lightsaber.training.fit import estimator_params
 
     identity = {"model": f"{type(model).__module__}.{type(model).__qualname__}",
-                "params": _flat_params(clone(model)), "space": describe(space),
+                "params": estimator_params(clone(model)), "space": describe(space),
                 "algorithm": algorithm, "metric": metric, "seed": seed,
                 "baseline": dict(baseline or {}), "split": study_splits(splits).manifest,
                 "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items())}}
@@ -537,7 +527,7 @@ def _run_local(ctx: _Context, finished: list[TrialOutcome], interrupted: list[Tr
                     finished.append(_record(ctx, bar, ctx.run(number, vals)))
                     done.add(sample_key(vals))
             return finished
-        suggest = _suggester(ctx, finished)
+        suggest = suggester(ctx, finished)
         while len(finished) < ctx.total:
             vals = suggest(next_number)
             outcome = _record(ctx, bar, ctx.run(next_number, vals))
@@ -553,55 +543,3 @@ def _record(ctx: _Context, bar: Any, outcome: TrialOutcome) -> TrialOutcome:
     ctx.show_best(bar, outcome)
     bar.update(1)
     return outcome
-
-
-def hyperopt_trials(ctx: _Context, finished: list[TrialOutcome]) -> Any:
-    """A hyperopt ``Trials`` holding the finished trials (failed ones as ``fail``)."""
-    from hyperopt import STATUS_FAIL, STATUS_OK, Trials
-    from hyperopt.base import JOB_STATE_DONE
-
-    trials = Trials()
-    if finished:
-        tids = list(range(len(finished)))
-        results = [{"status": STATUS_OK, "loss": ctx.loss(o)} if o.status == "ok"
-                   and not math.isnan(o.value) else {"status": STATUS_FAIL}
-                   for o in finished]
-        miscs = [hyperopt_misc(ctx.space, o.vals, tid)
-                 for tid, o in zip(tids, finished, strict=True)]
-        docs = trials.new_trial_docs(tids, [None] * len(tids), results, miscs)
-        for doc in docs:
-            doc["state"] = JOB_STATE_DONE
-        trials.insert_trial_docs(docs)
-        trials.refresh()
-    return trials
-
-
-def _suggester(ctx: _Context, finished: list[TrialOutcome]) -> Callable[[int], dict]:
-    from hyperopt import Domain, rand, tpe
-
-    domain = Domain(lambda sample: 0.0, to_hyperopt(ctx.space))
-    algo = (partial(tpe.suggest, n_startup_jobs=startup_trials(ctx.total))
-            if ctx.algorithm == "tpe" else rand.suggest)
-    state = {"trials": hyperopt_trials(ctx, finished),
-             "seen": {sample_key(o.vals) for o in finished}}
-
-    def suggest(number: int) -> dict[str, float]:
-        trials = state["trials"]
-        vals: dict[str, float] = {}
-        for attempt in range(MAX_RESAMPLE):
-            seed = int(np.random.default_rng([ctx.seed, number, attempt]).integers(2**31 - 1))
-            doc = algo([len(trials.trials)], domain, trials, seed)[0]
-            vals = {k: float(v[0]) for k, v in doc["misc"]["vals"].items() if v}
-            if sample_key(vals) not in state["seen"]:
-                break
-        return vals
-
-    def add(outcome: TrialOutcome) -> None:
-        state["seen"].add(sample_key(outcome.vals))
-        state["trials"] = hyperopt_trials(ctx, [*state["finished"], outcome])
-        state["finished"].append(outcome)
-
-    state["finished"] = list(finished)
-    suggest.add = add  # type: ignore[attr-defined]
-    return suggest
-

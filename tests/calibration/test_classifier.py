@@ -35,8 +35,8 @@ def test_each_method_fixes_overconfidence_and_keeps_ranking(method):
     scores, y = _data(3000, 0)
     test_scores, test_y = _data(3000, 1)
     raw = 1 / (1 + np.exp(-test_scores))
-    cal = ProbabilityCalibrator(method).fit_scores(scores, y)
-    proba = cal.predict_proba_scores(test_scores)
+    cal = ProbabilityCalibrator(method).fit(scores, y)
+    proba = cal.predict_proba(test_scores)
     assert proba.shape == (3000, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert expected_calibration_error(test_y, proba[:, 1]) < 0.5 * expected_calibration_error(
@@ -46,15 +46,15 @@ def test_each_method_fixes_overconfidence_and_keeps_ranking(method):
 
 def test_temperature_recovers_the_scale():
     scores, y = _data(20000, 2, scale=3.0)
-    assert ProbabilityCalibrator("temperature").fit_scores(scores, y).temperature_ == \
+    assert ProbabilityCalibrator("temperature").fit(scores, y).temperature_ == \
         pytest.approx(3.0, rel=0.05)
 
 
 def test_centred_isotonic_is_strictly_increasing_inside_its_range():
     scores, y = _data(2000, 3)
-    cal = ProbabilityCalibrator("isotonic").fit_scores(scores, y)
+    cal = ProbabilityCalibrator("isotonic").fit(scores, y)
     grid = np.linspace(np.quantile(scores, 0.05), np.quantile(scores, 0.95), 200)
-    assert (np.diff(cal.predict_proba_scores(grid)[:, 1]) > 0).all()
+    assert (np.diff(cal.predict_proba(grid)[:, 1]) > 0).all()
 
 
 def test_multiclass_temperature_and_sigmoid():
@@ -63,12 +63,12 @@ def test_multiclass_temperature_and_sigmoid():
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     y = np.array([rng.choice(3, p=row) for row in p])
     for method in ("temperature", "sigmoid", "isotonic"):
-        proba = ProbabilityCalibrator(method).fit_scores(3 * logits, y).predict_proba_scores(
+        proba = ProbabilityCalibrator(method).fit(3 * logits, y).predict_proba(
             3 * logits)
         assert proba.shape == (600, 3)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     with pytest.raises(CalibrationError, match="binary only"):
-        ProbabilityCalibrator("beta").fit_scores(logits, y)
+        ProbabilityCalibrator("beta").fit(logits, y)
 
 
 def test_model_scores_use_decision_function_else_logit_of_proba():
@@ -80,23 +80,23 @@ def test_model_scores_use_decision_function_else_logit_of_proba():
     rf = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
     p = np.clip(rf.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)
     np.testing.assert_allclose(model_scores(rf, X), np.log(p / (1 - p)))
-    cal = ProbabilityCalibrator("sigmoid").fit(rf, X, y)
-    assert cal.predict_proba(rf, X).shape == (200, 2)
+    cal = ProbabilityCalibrator("sigmoid").fit(model_scores(rf, X), y, classes=rf.classes_)
+    assert cal.predict_proba(model_scores(rf, X)).shape == (200, 2)
 
 
 def test_errors_name_the_argument_value_and_expectation():
     scores, y = _data(100, 0)
     with pytest.raises(CalibrationError, match=r"method must be one of .*got 'plat'") as info:
-        ProbabilityCalibrator("plat").fit_scores(scores, y)
+        ProbabilityCalibrator("plat").fit(scores, y)
     assert isinstance(info.value, (LightsaberError, ValueError))
     with pytest.raises(CalibrationError, match="single class"):
-        ProbabilityCalibrator().fit_scores(scores, np.zeros(100, dtype=int))
+        ProbabilityCalibrator().fit(scores, np.zeros(100, dtype=int))
     with pytest.raises(CalibrationError, match="same number of rows"):
-        ProbabilityCalibrator().fit_scores(scores[:50], y)
+        ProbabilityCalibrator().fit(scores[:50], y)
     with pytest.raises(CalibrationError, match="finite"):
-        ProbabilityCalibrator().fit_scores(np.r_[np.nan, scores[1:]], y)
+        ProbabilityCalibrator().fit(np.r_[np.nan, scores[1:]], y)
     with pytest.raises(NotFittedError):
-        ProbabilityCalibrator().predict_proba_scores(scores)
+        ProbabilityCalibrator().predict_proba(scores)
     with pytest.raises(CalibrationError, match="for a survival model"):
         resolve_calibrator("temperature", "survival")
     with pytest.raises(CalibrationError, match="does not apply to a classification"):
@@ -106,6 +106,6 @@ def test_errors_name_the_argument_value_and_expectation():
 def test_summary_holds_parameters_not_rows():
     scores, y = _data(500, 0)
     for method in METHODS:
-        summary = ProbabilityCalibrator(method).fit_scores(scores, y).summary()
+        summary = ProbabilityCalibrator(method).fit(scores, y).summary()
         assert summary["method"] == method and summary["n_calibration"] == 500
         assert all(not isinstance(v, (list, np.ndarray)) for v in summary.values())

@@ -55,7 +55,7 @@ def test_recalibration_lowers_ici_on_new_data_and_keeps_curves_valid(method):
     x_new, y_new = _cohort(3000, 2)
     over = np.exp(-np.outer(np.exp(2 * x), GRID))
     over_new = np.exp(-np.outer(np.exp(2 * x_new), GRID))
-    recal = SurvivalRecalibrator(method).fit(y, over, GRID)
+    recal = SurvivalRecalibrator(method).fit(over, y, times=GRID)
     new = recal.transform(over_new, GRID)
     _assert_survival_curves(new)
     h = 0.5
@@ -67,7 +67,7 @@ def test_recalibration_lowers_ici_on_new_data_and_keeps_curves_valid(method):
 def test_cloglog_slope_recovers_the_overdispersion():
     x, y = _cohort(4000, 3)
     over = np.exp(-np.outer(np.exp(2 * x), GRID))
-    recal = SurvivalRecalibrator(horizons=[0.25, 0.5, 1.0]).fit(y, over, GRID)
+    recal = SurvivalRecalibrator(horizons=[0.25, 0.5, 1.0]).fit(over, y, times=GRID)
     for fitted in recal.summary()["maps"]:
         assert fitted["slope"] == pytest.approx(0.5, abs=0.05)
 
@@ -84,7 +84,7 @@ def test_predictions_at_other_times_agree_with_the_grid():
 
     x, y = _cohort(1000, 4)
     over = np.exp(-np.outer(np.exp(2 * x), GRID))
-    recal = SurvivalRecalibrator().fit(y, over, GRID)
+    recal = SurvivalRecalibrator().fit(over, y, times=GRID)
     X = x[:20, None]
     on_grid = recal.transform(Model().predict_survival_matrix(X, GRID), GRID)
     np.testing.assert_allclose(recal.predict_survival(Model(), X, GRID[::-1]), on_grid[:, ::-1])
@@ -97,14 +97,14 @@ def test_errors_name_the_argument():
     x, y = _cohort(300, 5)
     over = np.exp(-np.outer(np.exp(x), GRID))
     with pytest.raises(CalibrationError, match="method must be one of"):
-        SurvivalRecalibrator("platt").fit(y, over, GRID)
+        SurvivalRecalibrator("platt").fit(over, y, times=GRID)
     with pytest.raises(CalibrationError, match=r"horizons must lie within the time grid"):
-        SurvivalRecalibrator(horizons=[1e6]).fit(y, over, GRID)
+        SurvivalRecalibrator(horizons=[1e6]).fit(over, y, times=GRID)
     with pytest.raises(CalibrationError, match="horizon must lie inside the follow-up"):
-        SurvivalRecalibrator(horizons=[1.9]).fit(y[y["time"] < 1.5], over[y["time"] < 1.5],
-                                                 GRID)
+        SurvivalRecalibrator(horizons=[1.9]).fit(over[y["time"] < 1.5], y[y["time"] < 1.5],
+                                                 times=GRID)
     with pytest.raises(CalibrationError, match="survival must have shape"):
-        SurvivalRecalibrator().fit(y, over[:, :5], GRID)
+        SurvivalRecalibrator().fit(over[:, :5], y, times=GRID)
 
 
 def test_assessment_reports_groups_ici_and_d_calibration():

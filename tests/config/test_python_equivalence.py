@@ -87,7 +87,7 @@ def test_evaluation_times_and_label_coding_in_yaml(tmp_path):
     experiment = prepare(load_config(write_config(tmp_path, config)))
     assert experiment.fit_kwargs()["times"] == [180.0, 365.0, 730.0]
     run = run_fit(experiment, track=False, progress=False)
-    assert run.time_grid.tolist() == [180.0, 365.0, 730.0]
+    assert run.times.tolist() == [180.0, 365.0, 730.0]
     with pytest.raises(ConfigError, match="evaluation.times"):
         load_config(write_config(tmp_path, {**config, "evaluation": {"times": [365.0, 180.0]}}))
     sample = {"_target_": "lightsaber.data.datasets.load_sample_mortality", "n_patients": 200}

@@ -103,7 +103,7 @@ def _fit(path, store_uri, capsys):
 def test_reproduce_says_when_the_data_changed(store, store_uri, capsys, monkeypatch):
     from mlflow import MlflowClient
 
-    from lightsaber.data.fingerprint import FINGERPRINT_TAG
+    from lightsaber.tracking.tags import DATA_FINGERPRINT as FINGERPRINT_TAG
 
     monkeypatch.chdir(store)
     path, static = _csv_experiment(store)
@@ -136,7 +136,7 @@ def test_reproduce_says_when_the_original_run_has_no_fingerprint(store, store_ur
                                                                  monkeypatch):
     from mlflow import MlflowClient
 
-    from lightsaber.data.fingerprint import FINGERPRINT_TAG
+    from lightsaber.tracking.tags import DATA_FINGERPRINT as FINGERPRINT_TAG
 
     monkeypatch.chdir(store)
     path, _ = _csv_experiment(store)

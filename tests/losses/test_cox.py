@@ -170,7 +170,8 @@ def test_unknown_option_is_named(kwargs, message):
 
 
 @pytest.mark.parametrize(("risk", "duration", "event", "message"), [
-    (torch.zeros(3, 2), torch.ones(3), torch.ones(3), r"risk must have shape \(n,\) or \(n, 1\)"),
+    (torch.zeros(3, 2), torch.ones(3), torch.ones(3),
+     r"prediction must have shape \(n,\) or \(n, 1\)"),
     (torch.zeros(3), torch.ones(4), torch.ones(3), r"duration must have shape \(3,\)"),
     (torch.zeros(3), torch.ones(3), torch.tensor([1, 2, 0]), "event must be binary"),
     (torch.zeros(3), torch.tensor([1.0, float("nan"), 2.0]), torch.ones(3), "positions 1"),

@@ -49,7 +49,7 @@ def _survival():
         return SurvivalPrediction(
             risk=sign * x,
             survival=np.exp(-np.outer(np.exp(sign * x), grid)),
-            time_grid=grid,
+            times=grid,
             predicted_time=np.log(2) * np.exp(-sign * x),  # median of the model
         )
 

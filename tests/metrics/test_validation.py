@@ -56,7 +56,7 @@ def test_error_messages_carry_no_raw_values(secret_ids):
 
 
 def test_survival_prediction_structure_errors():
-    with pytest.raises(MetricError, match="survival and time_grid go together"):
+    with pytest.raises(MetricError, match="survival and times go together"):
         SurvivalPrediction(survival=[[0.5]])
     with pytest.raises(MetricError, match="disagree on the number of patients"):
         SurvivalPrediction(risk=[1.0, 2.0], predicted_time=[1.0])

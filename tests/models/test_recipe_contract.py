@@ -61,7 +61,7 @@ def _data(n=240, seed=0):
 def fitted():
     X, y = _data()
     X_val, y_val = _data(80, seed=1)
-    return {name: make().fit(X, y, validation=(X_val, y_val)) for name, make in RECIPES.items()}
+    return {name: make().fit(X, y, val=(X_val, y_val)) for name, make in RECIPES.items()}
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

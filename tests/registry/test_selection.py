@@ -11,13 +11,14 @@ from sklearn.linear_model import LogisticRegression
 
 import lightsaber as ls
 from lightsaber.cli import main
-from lightsaber.data.fingerprint import FINGERPRINT_TAG, cohort_fingerprint
+from lightsaber.data.fingerprint import cohort_fingerprint
 from lightsaber.exceptions import MixedSplitsWarning, RegistryError
 from lightsaber.reports import load_runs
 from lightsaber.reports.runs import search_runs
 from lightsaber.tracking import tracked_run
 from lightsaber.tracking.model_registry import best_run, register_best
 from lightsaber.tracking.runs import SPLIT_HASH_TAG, manifest_hash
+from lightsaber.tracking.tags import DATA_FINGERPRINT as FINGERPRINT_TAG
 
 
 def _manifest(seed: int) -> dict:

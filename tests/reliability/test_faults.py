@@ -125,11 +125,11 @@ def test_disk_full_while_checkpointing_is_a_clear_error(tmp_path: Path, monkeypa
     X, y = _xy()
     folder = tmp_path / "ckpt"
     net = SurvivalNet(MLP, module__hidden=(4,), max_epochs=2, checkpoint_dir=str(folder))
-    net.fit(X[:80], y[:80], validation=(X[80:], y[80:]))
+    net.fit(X[:80], y[:80], val=(X[80:], y[80:]))
     before = (folder / "params.pt").read_bytes()
     monkeypatch.setattr(torch, "save", _enospc)
     with pytest.raises(CheckpointError) as info:
-        net.fit(X[:80], y[:80], validation=(X[80:], y[80:]))
+        net.fit(X[:80], y[:80], val=(X[80:], y[80:]))
     message = str(info.value)
     assert "No space left on device" in message and str(folder / "params.pt") in message
     assert any(str(folder) in note for note in info.value.__notes__)
@@ -137,7 +137,7 @@ def test_disk_full_while_checkpointing_is_a_clear_error(tmp_path: Path, monkeypa
     assert (folder / "params.pt").read_bytes() == before  # previous checkpoint untouched
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     monkeypatch.undo()
-    restored = restore_checkpoint(net.fit(X[:80], y[:80], validation=(X[80:], y[80:])), folder)
+    restored = restore_checkpoint(net.fit(X[:80], y[:80], val=(X[80:], y[80:])), folder)
     assert restored.predict(X[:3]).shape == (3,)
 
 

@@ -142,8 +142,8 @@ def _ibs_over_the_whole_grid(env):
     run = _fit(env, CoxPHSurvivalAnalysis(alpha=0.1), cohort, splits)
     parts = splits.cohorts(cohort)
     y_train, y_test = parts["train"].y_survival, parts["test"].y_survival
-    times = integration_times(y_test, run.time_grid)
-    assert len(run.time_grid) >= 40 and len(times) >= 30  # not 3 points
+    times = integration_times(y_test, run.times)
+    assert len(run.times) >= 40 and len(times) >= 30  # not 3 points
     X = run.pipeline.transform(parts["test"])
     curves = np.array([[f(t) for t in times] for f in run.model.predict_survival_function(X)])
     assert run.metrics["test"]["ibs"] == pytest.approx(
@@ -151,9 +151,9 @@ def _ibs_over_the_whole_grid(env):
     assert run.metrics["test"]["cumulative_auc"] == pytest.approx(
         cumulative_dynamic_auc(y_train, y_test, run.model.predict(X), times)[1], abs=1e-9)
     client = MlflowClient(env.uri)
-    local = client.download_artifacts(run.run_id, "evaluation/time_grid.json", str(env.tmp))
+    local = client.download_artifacts(run.run_id, "evaluation/times.json", str(env.tmp))
     logged = json.loads(Path(local).read_text())
-    assert logged["times"] == pytest.approx(run.time_grid.tolist())
+    assert logged["times"] == pytest.approx(run.times.tolist())
     assert logged["splits"]["test"]["n_times"] == len(times)
     # times= sets the grid (and is honoured exactly)
     chosen = [100.0, 200.0, 400.0, 800.0, 1200.0]
@@ -243,7 +243,7 @@ def _uno_on_rossi_is_kept(env):
     parts = splits.cohorts(cohort)
     risk = run.pipeline.predict(parts["test"])
     expected = concordance_index_ipcw(parts["train"].y_survival, parts["test"].y_survival,
-                                      risk, tau=run.time_grid[-1])[0]
+                                      risk, tau=run.times[-1])[0]
     assert run.metrics["test"]["c_index_uno"] == pytest.approx(expected, abs=1e-9)
 
 
@@ -333,8 +333,8 @@ def _isotonic_never_says_zero_or_one(env):
     rng = np.random.default_rng(0)
     z = rng.normal(size=1000)
     y = (z + rng.normal(scale=0.3, size=1000) > 0.8).astype(int)  # clean ends: blocks of 0s / 1s
-    cal = ProbabilityCalibrator("isotonic").fit_scores(z, y)
-    p = cal.predict_proba_scores(np.r_[z, -10.0, 10.0])[:, 1]
+    cal = ProbabilityCalibrator("isotonic").fit(z, y)
+    p = cal.predict_proba(np.r_[z, -10.0, 10.0])[:, 1]
     assert p.min() == pytest.approx(0.5 / 1000) and p.max() == pytest.approx(1 - 0.5 / 1000)
     assert np.all(np.diff(cal.calibrator_.y_) > 0)  # still strictly increasing between blocks
     cohort = ls.Cohort(_frame(600), id="pid", label="died")

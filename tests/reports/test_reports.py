@@ -7,6 +7,7 @@ import base64
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -133,6 +134,71 @@ def test_report_has_every_section_and_embeds_its_images(tracked, report):
     # the calibration figure logged by the run and the study's own figure are embedded
     assert base64.b64encode(tracked.calibration_png).decode() in page
     assert "analysis/history.png" in page
+
+
+#: Outline of the report on the store of ``conftest.py``: the ``id`` (run ids as run names) or
+#: ``class`` of each section and block, and each heading, in document order. Recorded from the
+#: f-string report before the move to Jinja2 templates; the templates must keep it.
+GOLDEN_OUTLINE = [
+    "h1 lightsaber report: report-demo",
+    "section#summary", "h2 Experiment summary",
+    "section#comparison", "h2 Model comparison", "h3 Classification", "h3 Survival",
+    "section#tuning", "h2 Tuning analysis", "div#study-study-logreg", "h3 Study logreg-C",
+    "section#runs", "h2 Runs",
+    "div#run-logistic", "h3 logistic", "h4 Metrics",
+    "div.performance", "h4 Performance (test split)", "div.calibration", "h4 Calibration",
+    "div.data", "h4 Data summary and split manifest",
+    "div.environment", "h4 Configuration and environment",
+    "div#run-coxph", "h3 coxph", "h4 Metrics",
+    "div.performance", "h4 Performance (test split)", "div.calibration", "h4 Calibration",
+    "div.survival-curves", "h4 Predicted vs Kaplan-Meier survival",
+    "div.data", "h4 Data summary and split manifest",
+    "div.environment", "h4 Configuration and environment",
+    "div#run-study-refit", "h3 study-refit", "h4 Metrics",
+    "div.performance", "h4 Performance (test split)", "div.calibration", "h4 Calibration",
+    "div.data", "h4 Data summary and split manifest",
+    "div.environment", "h4 Configuration and environment",
+]
+
+
+class _Outline(HTMLParser):
+    """Sections and blocks (``tag#id`` / ``tag.class``) and headings (``hN text``)."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names, self.out, self.heading = names, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("section", "div") and attrs.get("id"):
+            prefix, _, run_id = attrs["id"].partition("-")
+            self.out.append(f"{tag}#{prefix}-{self.names.get(run_id, run_id)}"
+                            if run_id else f"{tag}#{prefix}")
+        elif tag == "div" and attrs.get("class") not in (None, "figs"):
+            self.out.append(f"div.{attrs['class']}")
+        elif tag in ("h1", "h2", "h3", "h4"):
+            self.heading = [tag, ""]
+
+    def handle_data(self, data):
+        if self.heading:
+            self.heading[1] += data
+
+    def handle_endtag(self, tag):
+        if self.heading and tag == self.heading[0]:
+            self.out.append(f"{tag} {' '.join(self.heading[1].split())}")
+            self.heading = None
+
+
+def test_report_outline_is_unchanged(tracked, report):
+    _, page = report
+    client = MlflowClient(tracking_uri=tracked.uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    names = {r.info.run_id: r.info.run_name for r in client.search_runs([exp.experiment_id])}
+    outline = _Outline(names)
+    outline.feed(page)
+    assert outline.out == GOLDEN_OUTLINE
+    ids = re.findall(r'<section id="([^"]+)"', page)
+    assert tuple(ids) == SECTIONS
 
 
 def test_report_and_store_hold_no_patient_id(tracked, report):

@@ -145,7 +145,7 @@ def test_predict_errors_keep_lightsaber_messages_and_withhold_others(fitted):
         def __getattr__(self, name):
             return getattr(pipeline, name)
 
-        def predict_frame(self, frame):
+        def predict_frame(self, frame, times=None):
             raise ValueError(f"could not convert string to float: '{frame['patient_id'][0]}'")
 
     model.pipeline = Leaky()

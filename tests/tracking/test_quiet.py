@@ -96,7 +96,7 @@ def test_registry_download_of_an_outside_model_source_is_quiet(store_uri, tmp_pa
     """``_download_model`` wraps MLflow's ``download_artifacts`` for sources outside a run."""
     import mlflow.artifacts
 
-    from lightsaber.tracking.model_registry import _download_model
+    from lightsaber.tracking.model_registry import download_model
 
     monkeypatch.delenv(PROGRESS_BAR_VARIABLE, raising=False)
     client = _client(store_uri)
@@ -112,7 +112,7 @@ def test_registry_download_of_an_outside_model_source_is_quiet(store_uri, tmp_pa
         return dst_path
 
     monkeypatch.setattr(mlflow.artifacts, "download_artifacts", fake_download)
-    local = _download_model("models:/outside/1", client, store_uri, str(tmp_path / "dst"))
+    local = download_model("models:/outside/1", client, store_uri, str(tmp_path / "dst"))
     assert local == tmp_path / "dst"
     assert seen == {"variable": "false", "uri": source.as_uri()}
     assert PROGRESS_BAR_VARIABLE not in os.environ

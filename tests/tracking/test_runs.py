@@ -111,7 +111,7 @@ def test_a_failure_to_send_metrics_at_the_end_fails_the_run(store_uri, monkeypat
     monkeypatch.undo()
     logged = _client(store_uri).get_run(run.run_id)
     assert logged.info.status == "FAILED"
-    assert logged.data.tags["error_class"] == "lightsaber.tracking.errors.TrackingError"
+    assert logged.data.tags["error_class"] == "lightsaber.exceptions.TrackingError"
 
 
 def test_failure_to_close_does_not_mask_the_original_error(store_uri, monkeypatch):

@@ -39,7 +39,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     snaps = Snapshots()
     net = ClassifierNet(MLP, module__hidden=(256, 256), lr=0.01, max_epochs=200,
                         early_stopping=4, batch_size=32, callbacks=[("snap", snaps)])
-    net.fit(X, y, validation=(X_val, y_val))
+    net.fit(X, y, val=(X_val, y_val))
     losses = [row["valid_loss"] for row in net.history]
     best = int(np.argmin(losses)) + 1
     assert len(net.history) < 200, "did not stop early on an over-fitting net"
@@ -58,7 +58,7 @@ def test_early_stopping_on_a_metric_uses_its_direction():
     X, y = _binary(n=150, p=20)
     X_val, y_val = _binary(n=300, p=20, seed=2)
     net = ClassifierNet(MLP, module__hidden=(128,), lr=0.01, max_epochs=100, monitor="auc_roc",
-                        early_stopping=3).fit(X, y, validation=(X_val, y_val))
+                        early_stopping=3).fit(X, y, val=(X_val, y_val))
     aucs = [row["valid_auc_roc"] for row in net.history]
     assert net.best_epoch_ == int(np.argmax(aucs)) + 1
     from sklearn.metrics import roc_auc_score
@@ -192,10 +192,10 @@ def test_accelerate_integration_runs_on_cpu():
     X_val, y_val = _binary(seed=3)
     net = AcceleratedClassifierNet(MLP, accelerator=Accelerator(cpu=True), max_epochs=15,
                                    lr=0.01, early_stopping=3)
-    net.fit(X, y, validation=(X_val, y_val))
+    net.fit(X, y, val=(X_val, y_val))
     assert (net.predict(X_val) == y_val).mean() > 0.8
     reference = ClassifierNet(MLP, max_epochs=15, lr=0.01, early_stopping=3, device="cpu")
-    reference.fit(X, y, validation=(X_val, y_val))
+    reference.fit(X, y, val=(X_val, y_val))
     np.testing.assert_allclose(net.predict_proba(X_val), reference.predict_proba(X_val),
                                rtol=1e-5, atol=1e-6)
     surv = AcceleratedSurvivalNet(MLP, accelerator=Accelerator(cpu=True), max_epochs=2)
@@ -224,7 +224,7 @@ def test_checkpoint_scheduler_clipping_profiler_tensorboard(tmp_path):
                         lr_scheduler=("StepLR", {"step_size": 1, "gamma": 0.5}),
                         checkpoint_dir=str(tmp_path / "ckpt"), profile=True,
                         tensorboard_dir=str(tmp_path / "tb"), progress=True)
-    net.fit(X, y, validation=(X_val, y_val))
+    net.fit(X, y, val=(X_val, y_val))
     assert (tmp_path / "ckpt" / "params.pt").exists()
     assert (tmp_path / "ckpt" / "history.json").exists()
     assert any((tmp_path / "tb").iterdir())
@@ -238,7 +238,7 @@ def test_plateau_scheduler_monitors_the_validation_quantity():
     X, y = _binary()
     net = ClassifierNet(MLP, max_epochs=2, monitor="auc_roc",
                         lr_scheduler=("ReduceLROnPlateau", {"patience": 1}))
-    net.fit(X, y, validation=_binary(seed=5))
+    net.fit(X, y, val=_binary(seed=5))
     assert dict(net.callbacks_)["lr_scheduler"].monitor == "valid_auc_roc"
 
 

@@ -6,7 +6,7 @@
 
 * batch by slicing in-memory tensors (:mod:`lightsaber.models.skorch.batching`), not
   per-sample indexing;
-* validate on data you pass (``fit(X, y, validation=(X_val, y_val))``, which ``ls.fit`` fills
+* validate on data you pass (``fit(X, y, val=(X_val, y_val))``, which ``ls.fit`` fills
   with the cohort's validation split), never on a random internal split;
 * stop early on a validation metric and restore the best epoch's weights;
 * infer input sizes from the data, seed everything from ``random_state`` without touching the

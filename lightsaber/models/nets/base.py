@@ -22,6 +22,7 @@ from skorch.callbacks import (
 )
 from torch import nn
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import ArgumentError, NotFittedError
 from lightsaber.models.skorch.batching import BatchLoader, TensorSource, as_tensor_tree
 from lightsaber.models.skorch.callbacks import (
@@ -57,7 +58,7 @@ class LossFunction(nn.Module):
         return self.fn(prediction, *targets, **self.options)
 
 
-def _silent(*args: Any, **kwargs: Any) -> None:
+def silent(*args: Any, **kwargs: Any) -> None:
     """A picklable sink that prints nothing (lightsaber shows its own progress bar)."""
 
 
@@ -122,7 +123,7 @@ class LightsaberNet(NeuralNet):
                  tensorboard_dir: str | None = None, profile: bool = False,
                  progress: bool = False, verbose: int = 0, callbacks: list | None = None,
                  **kwargs: Any) -> None:
-        # Validation always comes from ``fit(validation=...)``; skorch's internal split is off.
+        # Validation always comes from ``fit(val=...)``; skorch's internal split is off.
         kwargs["train_split"] = None
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -223,12 +224,12 @@ class LightsaberNet(NeuralNet):
             callbacks.append(("early_stopping", EarlyStopping(
                 monitor=self._monitor_key(), patience=self.early_stopping, threshold=0.0,
                 lower_is_better=metric_direction(self.monitor, self.task), load_best=True,
-                sink=_silent)))
+                sink=silent)))
         if self.checkpoint_dir is not None:
             callbacks.append(("checkpoint", AtomicCheckpoint(
                 monitor=f"{self._monitor_key()}_best", dirname=self.checkpoint_dir,
                 f_optimizer=None, f_criterion=None, f_history="history.json",
-                load_best=False, sink=_silent)))
+                load_best=False, sink=silent)))
         if self.tensorboard_dir is not None:
             try:
                 from skorch.callbacks import TensorBoard
@@ -298,11 +299,12 @@ class LightsaberNet(NeuralNet):
         return self
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
-            **fit_params: Any) -> _LightsaberNet:
-        """Train on ``(X, y)``, validating each epoch on ``validation=(X_val, y_val)``.
+    @renamed_keywords(validation="val")
+    def fit(self, X: Any, y: Any = None, val: tuple[Any, Any] | None = None,
+            **fit_params: Any) -> LightsaberNet:
+        """Train on ``(X, y)``, validating each epoch on ``val=(X_val, y_val)``.
 
-        Without ``validation`` there is no validation loss, so ``early_stopping`` and a
+        Without ``val`` there is no validation loss, so ``early_stopping`` and a
         ``monitor`` metric are ignored (a warning-free, fixed ``max_epochs`` run).
         """
         self._check_params()
@@ -312,15 +314,15 @@ class LightsaberNet(NeuralNet):
         self.device = self._device_for_fit()
         self._inferred_dims = {**self._dims(X), **self._extra_dims(y)}
         self._validation_source = None
-        if validation is not None:
-            X_val, y_val = validation
+        if val is not None:
+            X_val, y_val = val
             self._validation_source = self.get_dataset(X_val, y_val)
         devices = [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
         try:
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(self.random_state)
                 self._generator = torch.Generator().manual_seed(self.random_state)
-                if validation is None:
+                if val is None:
                     saved = (self.early_stopping, self.monitor)
                     self.early_stopping, self.monitor = None, "loss"
                     try:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.data.targets import check_label
 from lightsaber.exceptions import ArgumentError
 from lightsaber.models.nets.base import LightsaberNet
@@ -41,7 +42,7 @@ class ClassifierNet(LightsaberNet):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 4)).astype("float32"); y = (X[:, 0] > 0).astype(int)
     >>> net = ClassifierNet(MLP, module__hidden=(8,), max_epochs=5, lr=0.05)
-    >>> net.fit(X[:150], y[:150], validation=(X[150:], y[150:])).predict_proba(X[:2]).shape
+    >>> net.fit(X[:150], y[:150], val=(X[150:], y[150:])).predict_proba(X[:2]).shape
     (2, 2)
     """
 
@@ -82,12 +83,13 @@ class ClassifierNet(LightsaberNet):
                 f"class_weight must be 'balanced', a dict or None; got {self.class_weight!r}.")
         return torch.as_tensor(weights, dtype=torch.float32)
 
-    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
+    @renamed_keywords(validation="val")
+    def fit(self, X: Any, y: Any = None, val: tuple[Any, Any] | None = None,
             **fit_params: Any) -> ClassifierNet:
         """Fit on ``(X, y)``; see the class docstring."""
         labels = check_label(y, name="y")
         self._class_counts = np.array([(labels == c).sum() for c in np.unique(labels)])
-        return super().fit(X, y, validation=validation, **fit_params)
+        return super().fit(X, y, val=val, **fit_params)
 
     def initialize_criterion(self) -> ClassifierNet:
         """Build the loss."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lightsaber._moved import renamed_keywords
 from lightsaber.data.targets import check_survival_target
 from lightsaber.exceptions import ArgumentError, NotFittedError
 from lightsaber.losses.catalogue import LossSpec
@@ -179,7 +180,8 @@ class SurvivalNet(LightsaberNet):
             time = time / self.time_scale_
         return torch.as_tensor(np.column_stack([time, event]), dtype=torch.float32)
 
-    def fit(self, X: Any, y: Any = None, validation: tuple[Any, Any] | None = None,
+    @renamed_keywords(validation="val")
+    def fit(self, X: Any, y: Any = None, val: tuple[Any, Any] | None = None,
             **fit_params: Any) -> SurvivalNet:
         """Fit on ``(X, y)``; see the class docstring."""
         if self.baseline not in ("breslow", None):
@@ -206,7 +208,7 @@ class SurvivalNet(LightsaberNet):
             # zero-initialised output starts near the data instead of at 1 day / 1 year.
             positive = target["time"][target["time"] > 0]
             self.time_scale_ = float(np.median(positive)) if positive.size else 1.0
-        return super().fit(X, y, validation=validation, **fit_params)
+        return super().fit(X, y, val=val, **fit_params)
 
     def initialize_criterion(self) -> SurvivalNet:
         """Build the loss."""
@@ -300,29 +302,26 @@ class SurvivalNet(LightsaberNet):
         Returns an array of step functions on ``unique_times_``, or with ``return_array=True``
         the matrix of survival probabilities at ``unique_times_``.
         """
+        return self._curves(X, return_array, cumulative_hazard=False)
+
+    def predict_cumulative_hazard_function(self, X: Any, return_array: bool = False):
+        """Cumulative hazard functions H(t | x) = -log S(t | x)."""
+        return self._curves(X, return_array, cumulative_hazard=True)
+
+    def _curves(self, X: Any, return_array: bool, *, cumulative_hazard: bool) -> Any:
+        """S or H at ``unique_times_``: step functions, or the matrix with ``return_array``."""
         self._require_curves()
         if self.output_kind_ == "risk":
-            functions = self.baseline_.get_survival_function(self.predict(X))
+            baseline = (self.baseline_.get_cumulative_hazard_function if cumulative_hazard
+                        else self.baseline_.get_survival_function)
+            functions = baseline(self.predict(X))
             if return_array:
                 return np.vstack([fn(self.unique_times_) for fn in functions])
             return functions
         matrix = self.predict_survival_matrix(X, self.unique_times_)
-        if return_array:
-            return matrix
-        from sksurv.functions import StepFunction
-
-        return np.array([StepFunction(self.unique_times_, row) for row in matrix])
-
-    def predict_cumulative_hazard_function(self, X: Any, return_array: bool = False):
-        """Cumulative hazard functions H(t | x) = -log S(t | x)."""
-        self._require_curves()
-        if self.output_kind_ == "risk":
-            functions = self.baseline_.get_cumulative_hazard_function(self.predict(X))
-            if return_array:
-                return np.vstack([fn(self.unique_times_) for fn in functions])
-            return functions
-        with np.errstate(divide="ignore"):
-            matrix = -np.log(self.predict_survival_matrix(X, self.unique_times_))
+        if cumulative_hazard:
+            with np.errstate(divide="ignore"):
+                matrix = -np.log(matrix)
         if return_array:
             return matrix
         from sksurv.functions import StepFunction

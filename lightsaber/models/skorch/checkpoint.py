@@ -57,7 +57,7 @@ class AtomicCheckpoint(Checkpoint):
     >>> y = Surv.from_arrays(rng.random(60) < 0.7, rng.exponential(1.0, 60))
     >>> folder = tempfile.mkdtemp()
     >>> net = SurvivalNet(MLP, module__hidden=(4,), max_epochs=2, checkpoint_dir=folder)
-    >>> _ = net.fit(X[:40], y[:40], validation=(X[40:], y[40:]))
+    >>> _ = net.fit(X[:40], y[:40], val=(X[40:], y[40:]))
     >>> sorted(p.name for p in Path(folder).iterdir())
     ['history.json', 'params.pt']
     >>> sorted(load_weights(Path(folder) / "params.pt"))[:2]
@@ -123,7 +123,7 @@ def load_weights(path: str | os.PathLike, *, map_location: str = "cpu"
     >>> load_weights(path)
     Traceback (most recent call last):
     ...
-    lightsaber.models.skorch.checkpoint.CheckpointError: could not read weights from ...
+    lightsaber.exceptions.CheckpointError: could not read weights from ...
     """
     source = Path(path)
     if not source.is_file():
