@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from lightsaber.exceptions import LightsaberError
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tuning.space import Dimension, LogUniform, factors, sample_key
 from lightsaber.tuning.trial import ROLE, STUDY, TrialOutcome
 
@@ -459,9 +460,9 @@ def _jsonable(value: Any) -> Any:
 
 
 #: Tags of a refit run: the trial it refits and a hash of that trial's sample.
-BEST_TRIAL, BEST_SAMPLE = "lightsaber.best_trial", "lightsaber.best_trial.sample_hash"
+BEST_TRIAL, BEST_SAMPLE = tag_names.BEST_TRIAL, tag_names.BEST_SAMPLE
 #: Parent-run tag naming the current refit; tag of a refit replaced by a newer one.
-REFIT_RUN, SUPERSEDED = "lightsaber.refit_run_id", "lightsaber.refit.superseded_by"
+REFIT_RUN, SUPERSEDED = tag_names.REFIT_RUN, tag_names.SUPERSEDED
 
 
 def sample_hash(vals: Mapping[str, float]) -> str:
@@ -498,7 +499,7 @@ def _refit(ctx: Any, result: StudyResult, parent: Any, store: Any, splits: Any,
         estimator = clone(ctx.model).set_params(**result.best_params)
         fitted = fit(estimator, ctx.cohort, splits, tracking_uri=store.tracking_uri,
                      run_name=f"{ctx.study}-refit", progress=False,
-                     tags={"mlflow.parentRunId": parent.run_id, ROLE: "refit",
+                     tags={tag_names.PARENT: parent.run_id, ROLE: "refit",
                            STUDY: ctx.study, **wanted},
                      **_with_experiment(ctx.fit_kwargs, store))
         result.refit_run_id = fitted.run_id

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from lightsaber.tracking import TrackedRun, resolve_tracking_uri
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tracking.client import open_client
 from lightsaber.tracking.lifecycle import DEFAULT_EXPERIMENT, experiment_for
 from lightsaber.tuning.trial import (
@@ -71,7 +72,7 @@ class TrialLogger:
         """A child run for ``outcome``; its status and metrics are written when the block ends."""
         created = self.client.create_run(
             self.experiment_id, run_name=f"{self.study}-trial-{outcome.number:03d}",
-            tags={"mlflow.parentRunId": self.parent_id, ROLE: "trial", STUDY: self.study,
+            tags={tag_names.PARENT: self.parent_id, ROLE: "trial", STUDY: self.study,
                   TRIAL: str(outcome.number), SAMPLE: json.dumps(outcome.vals, sort_keys=True),
                   **({NODE: outcome.node} if outcome.node else {})})
         run = TrackedRun(self.client, created.info.run_id, self.experiment_id,
@@ -197,7 +198,7 @@ class StudyStore:
             outcome.fit_seconds = run.data.metrics.get("fit_seconds", math.nan)
             if outcome.status != "ok":
                 outcome.error_class = tags.get(ERROR)
-                outcome.error = tags.get("lightsaber.trial.traceback")
+                outcome.error = tags.get(tag_names.TRIAL_TRACEBACK)
             elif load_predictions:
                 outcome.predictions = self._predictions(run.info.run_id)
             finished.append(outcome)

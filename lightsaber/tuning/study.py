@@ -15,6 +15,7 @@ from sklearn.base import clone
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
 from lightsaber.exceptions import SpaceKeyError, TuningError
+from lightsaber.tracking import tags as tag_names
 from lightsaber.tuning.search import suggester
 from lightsaber.tuning.space import (
     Choice,
@@ -334,7 +335,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     finished, interrupted = (store.load_trials(parent.run_id, metric, space, ablation)
                              if resumed else ([], []))
     if resumed:  # a parameter cannot change: a resumed study may have been extended
-        parent.set_tags({"lightsaber.max_trials": str(total)})
+        parent.set_tags({tag_names.MAX_TRIALS: str(total)})
     else:
         parent.log_params({"max_trials": total})
         parent.log_dict({"space": describe(space), "baseline": dict(baseline or {}),
@@ -372,7 +373,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
 
 
 #: Parent-run tag with the reason a study failed (every trial failed).
-FAILURE_TAG = "lightsaber.study.failure"
+FAILURE_TAG = tag_names.STUDY_FAILURE
 #: Longest tag value written (MLflow accepts 5,000 characters on every store).
 MAX_TAG = 5000
 #: Longest excerpt of a trial's error quoted in the all-failed message.

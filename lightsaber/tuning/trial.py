@@ -20,6 +20,7 @@ from sklearn.base import clone
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
 from lightsaber.exceptions import LightsaberError, TrialDiverged
+from lightsaber.tracking import tags as tag_names
 
 __all__ = ["ERROR_CLASSES", "TrialDiverged", "TrialOutcome", "classify_error", "study_splits"]
 
@@ -28,10 +29,9 @@ ERROR_CLASSES = ("exception", "diverged", "out_of_memory")
 #: Longest traceback summary stored with a failed trial (characters).
 MAX_TRACEBACK = 2000
 
-TAG = "lightsaber."
-ROLE, STUDY, TRIAL = f"{TAG}role", f"{TAG}study", f"{TAG}trial"
-SAMPLE, STATUS, ERROR = f"{TAG}trial.sample", f"{TAG}trial.status", f"{TAG}trial.error_class"
-NODE = f"{TAG}trial.node"
+ROLE, STUDY, TRIAL = tag_names.ROLE, tag_names.STUDY, tag_names.TRIAL
+SAMPLE, STATUS, ERROR = tag_names.TRIAL_SAMPLE, tag_names.TRIAL_STATUS, tag_names.TRIAL_ERROR
+NODE = tag_names.TRIAL_NODE
 
 
 @dataclass
@@ -185,7 +185,7 @@ def outcome_tags(outcome: TrialOutcome) -> dict[str, str]:
     if outcome.status == "ok":
         return {}
     return {STATUS: outcome.status, ERROR: str(outcome.error_class),
-            f"{TAG}trial.traceback": str(outcome.error)}
+            tag_names.TRIAL_TRACEBACK: str(outcome.error)}
 
 
 def record_params(record: Mapping[str, Any]) -> dict[str, Any]:
