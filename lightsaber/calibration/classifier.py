@@ -301,7 +301,14 @@ class ProbabilityCalibrator(ClassifierMixin, BaseEstimator):
 
             frozen = FrozenEstimator(_ScoreColumns(classes).fit(None))
             calibrator = CalibratedClassifierCV(frozen, method=method, cv=_AllRows())
-            calibrator.fit(scores.reshape(scores.shape[0], -1), y)
+            try:
+                calibrator.fit(scores.reshape(scores.shape[0], -1), y)
+            except RuntimeError as err:  # scikit-learn: "Temperature scaling fails to optimize"
+                raise CalibrationError(
+                    f"method={method!r} did not converge on these {y.shape[0]} rows ({err}); "
+                    "scores that separate the classes perfectly leave no finite temperature. "
+                    "Use method='isotonic' or 'sigmoid', or a larger calibration split."
+                ) from None
         self.classes_ = classes
         self.calibrator_ = calibrator
         self.n_calibration_ = int(y.shape[0])

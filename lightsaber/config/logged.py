@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightsaber.exceptions import ConfigError
+from lightsaber.tracking.quiet import quiet_artifact_downloads
 from lightsaber.tracking.runs import CONFIG_FILE
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def logged_config(run_id: str, client: MlflowClient) -> dict[str, Any]:
     except Exception as exc:
         raise ConfigError.at("RUN_ID", "no such run in the tracking store", value=run_id) \
             from exc
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet_artifact_downloads():
         try:
             path = client.download_artifacts(run_id, CONFIG_FILE, tmp)
         except Exception as exc:

@@ -363,13 +363,27 @@ def download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Pat
     dst : str
         Folder to download into.
     """
+    local = Path(source)
+    if "://" not in source and ":/" not in source and local.exists():
+        return _model_folder(local, source)
+    return _model_folder(_download(source, client, uri, dst), source)
+
+
+def _model_folder(folder: Path, source: str) -> Path:
+    """``folder`` if it holds an MLflow model, else a RegistryError (no temporary path shown)."""
+    if not (folder / "MLmodel").is_file():
+        raise RegistryError(
+            f"{source!r} holds no logged model (no MLmodel file in its '{MODEL_ARTIFACT}' "
+            "artifact): refit with log_model=True (YAML tracking.log_model: true), or give the "
+            "run that logged it.")
+    return folder
+
+
+def _download(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
     from mlflow.exceptions import MlflowException
 
     from lightsaber.tracking.predictions import download_tree
 
-    local = Path(source)
-    if "://" not in source and ":/" not in source and local.exists():
-        return local
     try:
         if source.startswith("models:/"):
             name, version, alias = parse_model_uri(source)
