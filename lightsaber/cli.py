@@ -161,7 +161,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     reports = _optional("lightsaber.reports", "reports (`lightsaber report`)")
     out = _running(reports.write_report, args.out, experiment=args.experiment,
-                   runs=args.run or None, tracking_uri=args.tracking_uri)
+                   runs=args.run or None, tracking_uri=args.tracking_uri, log=not args.no_log)
     print(f"report written to {out}")
     return 0
 
@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--runs", "--run", dest="run", action="extend", nargs="+", default=[],
                      help="run ids (instead of, or within, --experiment)")
     rep.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
+    rep.add_argument("--no-log", action="store_true",
+                     help="only write the file; do not log it to a report run (for a reader "
+                          "without EDIT permission on a shared server)")
 
     reg = _command(commands, "register", _register, "register a run in the model registry",
                    "Register a run's pipeline as a new version of a registered model: a chosen "

@@ -41,6 +41,7 @@ __all__ = [
     "MetricSkippedWarning",
     "MissingColumnError",
     "MixedSplitsWarning",
+    "ModelIntegrityError",
     "NonNumericColumnError",
     "NotFittedError",
     "PredictionError",
@@ -59,6 +60,7 @@ __all__ = [
     "TuningError",
     "Unavailable",
     "UnknownMetricError",
+    "UnverifiedModelWarning",
 ]
 
 
@@ -310,6 +312,23 @@ class RegistryError(TrackingError, LookupError):
     """No run or model version matches, or a model URI cannot be resolved.
 
     Also a ``LookupError`` (and a :class:`~lightsaber.tracking.TrackingError`).
+    """
+
+
+class ModelIntegrityError(TrackingError):
+    """A logged model's files differ from the sha256 digests its run recorded when logging it.
+
+    Raised before anything in the model is unpickled. The message names the run (or model
+    URI) and the first changed, missing or extra file, never a file's content. See
+    ``docs/security.md``.
+    """
+
+
+class UnverifiedModelWarning(LightsaberWarning):
+    """A model was loaded without an integrity check (see ``docs/security.md``).
+
+    A local folder, a run logged before digests were recorded, or a registered version whose
+    files are not its run's ``model/`` artifact.
     """
 
 

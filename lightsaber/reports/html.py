@@ -90,8 +90,8 @@ def render_report(*, experiment: str | Sequence[str] | None = None,
 
 
 def write_report(path: str | os.PathLike, *, experiment: str | None = None,
-                 runs: Sequence[str] | None = None, tracking_uri: str | None = None
-                 ) -> Path:
+                 runs: Sequence[str] | None = None, tracking_uri: str | None = None,
+                 log: bool = True) -> Path:
     """Write a self-contained HTML report of an experiment or of some runs, and log it.
 
     Sections (their ``id`` in :data:`SECTIONS`): experiment summary; model comparison with
@@ -102,8 +102,10 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
     Kaplan-Meier survival, data summary and split manifest (no ids), configuration and
     environment.
 
-    The file is also logged, as ``report/<file name>``, to a run named ``report`` (tag
-    ``lightsaber.report = true``) in the experiment of the first run covered; report runs are
+    With ``log`` (the default) the file is also logged, as ``report/<file name>``, to a run
+    named ``report`` (tag ``lightsaber.report = true``) in the experiment of the first run
+    covered, which needs write (EDIT) permission there: checked before anything is rendered.
+    A reader of a shared server passes ``log=False`` (CLI ``--no-log``). Report runs are
     left out of later reports, of :func:`~lightsaber.reports.load_runs` and of
     :func:`~lightsaber.tracking.model_registry.best_run`.
 
@@ -117,6 +119,8 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
         Run ids, instead of or besides ``experiment``.
     tracking_uri : str, optional
         Store to read (argument, else ``MLFLOW_TRACKING_URI``, else ``./mlflow.db``).
+    log : bool, default True
+        Also log the file to a ``report`` run (needs EDIT permission on the experiment).
 
     Returns
     -------
@@ -130,14 +134,19 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
     """
     from lightsaber.tracking import tracked_run
     from lightsaber.tracking.client import tracking_client
+    from lightsaber.tracking.lifecycle import check_access
     from lightsaber.tracking.uri import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
+    client, _ = tracking_client(uri)
+    if log and experiment is not None:  # fail before rendering, not after writing the file
+        check_access(client, uri, experiment, need="edit")
     page, selected = render_report(experiment=experiment, runs=runs, tracking_uri=uri)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
-    client, _ = tracking_client(uri)
+    if not log:
+        return target
     name = client.get_experiment(selected[0].info.experiment_id).name
     covered = ",".join(r.info.run_id for r in selected)
     with tracked_run(name, tracking_uri=uri, run_name="report",

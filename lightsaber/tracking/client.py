@@ -19,7 +19,7 @@ from lightsaber.tracking.uri import redact_uri, resolve_tracking_uri, sqlite_art
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["open_client", "tracking_client"]
+__all__ = ["access_error", "open_client", "tracking_client"]
 
 
 def tracking_client(tracking_uri: str | None = None) -> tuple[MlflowClient, str]:
@@ -106,3 +106,50 @@ def _sqlite_open_lock(uri: str) -> Iterator[None]:
         yield
     finally:
         os.close(handle)  # closing the descriptor releases the lock
+
+
+#: What a 401 means to the user, and what to do about it (no credential is ever echoed).
+_UNAUTHENTICATED = ("the server did not accept the credentials (wrong or missing "
+                    "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)")
+
+
+def access_error(err: BaseException, uri: str, what: str, need: str,
+                 cls: type[TrackingError] = TrackingError) -> TrackingError | None:
+    """A clear error for an MLflow 401/403 on ``what`` needing ``need``; ``None`` for others.
+
+    Parameters
+    ----------
+    err : BaseException
+        What MLflow raised; only ``UNAUTHENTICATED`` (HTTP 401) and ``PERMISSION_DENIED``
+        (HTTP 403) are translated.
+    uri : str
+        The tracking URI, shown redacted.
+    what : str
+        The resource, e.g. ``"experiment 'team'"`` or ``"registered model 'mortality'"``.
+    need : str
+        The permission the call needs (``"READ"``, ``"EDIT"``).
+    cls : type, optional
+        The error class (a :class:`~lightsaber.exceptions.TrackingError` subclass).
+
+    Examples
+    --------
+    >>> from mlflow.exceptions import MlflowException
+    >>> err = MlflowException("Permission denied", error_code="PERMISSION_DENIED")
+    >>> message = str(access_error(err, "http://me:pw@host:5000", "experiment 'team'", "EDIT"))
+    >>> "http://***@host:5000" in message, "me:pw" in message, "needs EDIT" in message
+    (True, False, True)
+    """
+    code = getattr(err, "error_code", None)
+    status = None
+    try:
+        status = err.get_http_status_code()  # type: ignore[attr-defined]
+    except Exception:  # noqa: S110 - not an MlflowException
+        pass
+    server = redact_uri(uri)
+    if code == "UNAUTHENTICATED" or status == 401:
+        return cls(f"not authenticated at {server}: {_UNAUTHENTICATED}; {what} needs {need} "
+                   "permission. Nothing was written.")
+    if code == "PERMISSION_DENIED" or status == 403:
+        return cls(f"permission denied at {server}: {what} needs {need} permission, which the "
+                   "current user does not have; ask the server's admin to grant it.")
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from lightsaber.exceptions import TrackingError
+from lightsaber.tracking.client import access_error
 from lightsaber.tracking.client import open_client as _client
 from lightsaber.tracking.runs import TrackedRun
 from lightsaber.tracking.uri import (
@@ -22,7 +24,7 @@ from lightsaber.tracking.uri import (
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["tracked_run"]
+__all__ = ["check_access", "tracked_run"]
 
 #: Experiment used when none is named.
 DEFAULT_EXPERIMENT = "lightsaber"
@@ -99,6 +101,9 @@ def tracked_run(experiment: str | None = None, *, tracking_uri: str | None = Non
         created = client.create_run(experiment_id, run_name=run_name,
                                     tags={str(k): str(v) for k, v in (tags or {}).items()})
     except Exception as err:
+        denied = access_error(err, uri, f"creating a run in experiment {experiment_id}", "EDIT")
+        if denied is not None:
+            raise denied from err
         raise TrackingError(
             f"Could not start a run in experiment {experiment_id} at {redact_uri(uri)}: {err}"
         ) from err
@@ -159,6 +164,9 @@ def experiment_for(client: MlflowClient, uri: str, name: str) -> str:
                 if found is None:
                     raise
     except MlflowException as err:
+        denied = access_error(err, uri, f"experiment {name!r}", "READ")
+        if denied is not None:
+            raise denied from err
         raise TrackingError(
             f"Could not find or create experiment {name!r} at {redact_uri(uri)}: {err}"
         ) from err
@@ -169,6 +177,100 @@ def experiment_for(client: MlflowClient, uri: str, name: str) -> str:
             "use another experiment name."
         )
     return found.experiment_id
+
+
+#: The permission MLflow's basic-auth app requires for each kind of access lightsaber needs.
+_NEEDS = {"read": "READ", "edit": "EDIT"}
+#: MLflow's basic-auth endpoint a user may call about their own permission (read-only).
+_PERMISSION_ENDPOINT = "/api/3.0/mlflow/users/permissions/get"
+_CAN_UPDATE = ("EDIT", "MANAGE")
+
+
+def check_access(client: MlflowClient, uri: str, experiment: str | None,
+                 need: str = "edit") -> str | None:
+    """Pre-flight: fail now, before any training, if ``experiment`` cannot be used as needed.
+
+    Parameters
+    ----------
+    client : MlflowClient
+    uri : str
+        The resolved tracking URI (shown redacted in errors).
+    experiment : str, optional
+        Experiment name (default ``"lightsaber"``).
+    need : {"edit", "read"}
+        ``"edit"`` to log runs into it (``ls.fit``, ``ls.tune``), ``"read"`` to read it.
+
+    Returns
+    -------
+    str or None
+        The experiment id, or ``None`` when it does not exist yet (creating it is then the
+        first write, and the creator owns it).
+
+    Raises
+    ------
+    TrackingError
+        Wrong or missing credentials (HTTP 401), no read permission (403), or, on an MLflow
+        ``basic-auth`` server, a permission below ``EDIT`` when ``need="edit"``; the message
+        names the server (credentials redacted), the experiment and the permission.
+
+    Notes
+    -----
+    Nothing is written. Authentication and read access are probed by looking the experiment up
+    by name. Write access is probed, on an ``http(s)`` store whose user is named by
+    ``MLFLOW_TRACKING_USERNAME``, through the auth app's read-only
+    ``GET /api/3.0/mlflow/users/permissions/get`` for that user and experiment; a server
+    without that endpoint (no auth app, or another one) is not probed and its refusal comes
+    at the first write, which is creating the run, still before training. The password is
+    never read here; MLflow's own HTTP layer sends it.
+    """
+    from mlflow.exceptions import MlflowException
+
+    if need not in _NEEDS:
+        raise ValueError(f"need must be one of {sorted(_NEEDS)}, not {need!r}")
+    name = experiment or DEFAULT_EXPERIMENT
+    what = f"experiment {name!r}"
+    try:
+        found = client.get_experiment_by_name(name)
+    except MlflowException as err:
+        denied = access_error(err, uri, what, "READ")
+        if denied is not None:
+            raise denied from err
+        raise TrackingError(
+            f"Could not look up experiment {name!r} at {redact_uri(uri)}: {err}") from err
+    if found is None:
+        return None
+    if need == "edit" and uri.split(":", 1)[0].lower() in ("http", "https"):
+        permission = _permission_on(uri, found.experiment_id)
+        if permission is not None and permission not in _CAN_UPDATE:
+            raise TrackingError(
+                f"permission denied at {redact_uri(uri)}: logging runs into {what} (id "
+                f"{found.experiment_id}) needs EDIT permission; the current user has "
+                f"{permission}. Ask the server's admin to grant EDIT, or use another "
+                "experiment. Nothing was written.")
+    return found.experiment_id
+
+
+def _permission_on(uri: str, experiment_id: str) -> str | None:
+    """The current user's permission name on an experiment, or ``None`` if it cannot be told."""
+    username = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if not username:
+        return None
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    try:
+        response = http_request(
+            get_default_host_creds(uri), _PERMISSION_ENDPOINT, "GET", max_retries=0,
+            params={"username": username, "resource_type": "experiment",
+                    "resource_id": experiment_id})
+    except Exception:  # the server is not reachable that way: leave it to the first write
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        return str(response.json().get("permission") or "") or None
+    except ValueError:
+        return None
 
 
 def _close(run: TrackedRun, status: str, error: BaseException | None,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightsaber.exceptions import MixedSplitsWarning, RegistryError
 from lightsaber.tracking import tags as tag_names
-from lightsaber.tracking.client import tracking_client
+from lightsaber.tracking.client import access_error, tracking_client
 from lightsaber.tracking.runs import SPLIT_HASH_TAG
 
 if TYPE_CHECKING:
@@ -275,6 +275,9 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
     try:
         run = client.get_run(run_id)
     except MlflowException as err:
+        denied = access_error(err, uri, f"reading run {run_id}", "READ", cls=RegistryError)
+        if denied is not None:
+            raise denied from err
         raise RegistryError(f"run {run_id} not found: {err}") from err
     if not _has_model(client, run_id):
         raise RegistryError(
@@ -296,6 +299,10 @@ def register_run(run_id: str, name: str, *, tracking_uri: str | None = None,
         if alias:
             client.set_registered_model_alias(name, alias, version.version)
     except MlflowException as err:
+        denied = access_error(err, uri, f"registering a version of model {name!r}", "EDIT",
+                              cls=RegistryError)
+        if denied is not None:
+            raise denied from err
         raise RegistryError(f"could not register run {run_id} as {name!r}: {err}") from err
     metric = version_tags.get(tag_names.METRIC)
     value = version_tags.get(tag_names.METRIC_VALUE)
@@ -351,6 +358,14 @@ def register_best(name: str, *, experiment: str, metric: str, split: str = "val"
 def download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
     """Local folder of a pyfunc model given a run id, ``runs:/``, ``models:/`` URI or path.
 
+    A model downloaded from a run (a run id, ``runs:/RUN_ID/model``, or a registered version
+    whose files are its run's ``model/`` artifact) is checked against the sha256 digests the
+    run recorded when it logged the model (tag ``lightsaber.model_digests``, see
+    :mod:`lightsaber.tracking.integrity`) before it is returned, so before anything in it is
+    unpickled. A model that cannot be checked (a local folder, a run logged before digests
+    were recorded, any other source) is returned with an
+    :class:`~lightsaber.exceptions.UnverifiedModelWarning`.
+
     Parameters
     ----------
     source : str
@@ -362,11 +377,48 @@ def download_model(source: str, client: MlflowClient, uri: str, dst: str) -> Pat
         The store's resolved URI (for error messages, credentials removed).
     dst : str
         Folder to download into.
+
+    Raises
+    ------
+    ModelIntegrityError
+        When a file of the downloaded model was changed, removed or added after logging.
     """
     local = Path(source)
     if "://" not in source and ":/" not in source and local.exists():
-        return _model_folder(local, source)
-    return _model_folder(_download(source, client, uri, dst), source)
+        folder = _model_folder(local, source)
+        _unverified(f"{source!r} is a local folder: no run records its digests")
+        return folder
+    folder, run_id, path = _download(source, client, uri, dst)
+    why = _verify(folder, client, source, run_id, path)  # raises when a file changed
+    folder = _model_folder(folder, source)
+    if why is not None:
+        _unverified(why)
+    return folder
+
+
+def _unverified(why: str) -> None:
+    from lightsaber.exceptions import UnverifiedModelWarning
+
+    warnings.warn(f"the model's integrity cannot be verified: {why}. It is loaded as it is; "
+                  "load only models from stores whose writers you trust (docs/security.md).",
+                  UnverifiedModelWarning, stacklevel=2)
+
+
+def _verify(folder: Path, client: MlflowClient, source: str, run_id: str | None,
+            path: str | None) -> str | None:
+    """Check a downloaded model against its run's digests; why it cannot be, if it cannot."""
+    from lightsaber.tracking.integrity import run_digests, verify_model
+
+    if run_id is None or (path or "").strip("/") != MODEL_ARTIFACT:
+        return f"the files of {source!r} are not a run's '{MODEL_ARTIFACT}' artifact"
+    expected = run_digests(client, run_id)
+    if expected is None:
+        return (f"run {run_id} was logged without model digests (before lightsaber recorded "
+                "them)")
+    label = f"run {run_id}" if source in (run_id, f"runs:/{run_id}/{path}") else (
+        f"{source} (run {run_id})")
+    verify_model(folder, expected, label)
+    return None
 
 
 def _model_folder(folder: Path, source: str) -> Path:
@@ -379,7 +431,9 @@ def _model_folder(folder: Path, source: str) -> Path:
     return folder
 
 
-def _download(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
+def _download(source: str, client: MlflowClient, uri: str, dst: str
+              ) -> tuple[Path, str | None, str | None]:
+    """The downloaded folder, the run it came from and its path in the run's artifacts."""
     from mlflow.exceptions import MlflowException
 
     from lightsaber.tracking.predictions import download_tree
@@ -391,19 +445,21 @@ def _download(source: str, client: MlflowClient, uri: str, dst: str) -> Path:
                   else client.get_model_version(name, version))
             base = client.get_run(mv.run_id).info.artifact_uri.rstrip("/") if mv.run_id else ""
             if mv.run_id and mv.source.startswith(base + "/"):
-                return download_tree(client, mv.run_id, mv.source[len(base) + 1:], dst)
+                path = mv.source[len(base) + 1:]
+                return download_tree(client, mv.run_id, path, dst), mv.run_id, path
             from mlflow.artifacts import download_artifacts
 
             from lightsaber.tracking.quiet import quiet_artifact_downloads
 
             with quiet_artifact_downloads():
                 return Path(download_artifacts(artifact_uri=mv.source, dst_path=dst,
-                                               tracking_uri=uri))
+                                               tracking_uri=uri)), None, None
         if source.startswith("runs:/"):
             run_id, _, path = source[len("runs:/"):].partition("/")
-            return download_tree(client, run_id, path or MODEL_ARTIFACT, dst)
+            path = path or MODEL_ARTIFACT
+            return download_tree(client, run_id, path, dst), run_id, path
         if re.fullmatch(r"[0-9a-f]{32}", source):
-            return download_tree(client, source, MODEL_ARTIFACT, dst)
+            return download_tree(client, source, MODEL_ARTIFACT, dst), source, MODEL_ARTIFACT
     except MlflowException as err:
         raise RegistryError(f"could not resolve model {source!r}: {err}") from err
     raise RegistryError(

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_TRIALS",
     "METRIC",
     "METRIC_VALUE",
+    "MODEL_DIGESTS",
     "PARENT",
     "PREFIX",
     "REFIT_RUN",
@@ -67,6 +68,9 @@ WARNING_PREFIX = f"{PREFIX}warning."
 SKIPPED_METRICS = f"{PREFIX}skipped_metrics"
 #: On a ``reproduce`` run: the run it reproduces.
 REPRODUCES = f"{PREFIX}reproduces"
+#: SHA-256 of every file of the run's ``model/`` artifact, recorded when it is logged and
+#: checked before it is unpickled (compact JSON, see :mod:`lightsaber.tracking.integrity`).
+MODEL_DIGESTS = f"{PREFIX}model_digests"
 
 # --- reports ------------------------------------------------------------------------------
 #: On a report run (``lightsaber report --log``): ``"true"``.

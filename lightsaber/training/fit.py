@@ -288,7 +288,10 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
                                    early_stopping, metrics, run=None, calibrate=calibrate,
                                    times=times, notes=notes)
     from lightsaber.tracking import tracked_run
+    from lightsaber.tracking.client import tracking_client
+    from lightsaber.tracking.lifecycle import check_access
 
+    check_access(*tracking_client(tracking_uri), experiment, need="edit")  # before training
     with tracked_run(experiment, tracking_uri=tracking_uri, run_name=run_name,
                      tags={"task": task, **dict(tags or {})}) as run:
         run.log_params({"task": task, "model": {"class": type(prepared).__name__,
@@ -536,9 +539,18 @@ def _times_record(times: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str
 
 
 def _log_pipeline(run: Any, pipeline: FittedPipeline) -> None:
+    """Log the pyfunc under ``model/`` and record its files' sha256 in the run.
+
+    The digests (tag ``lightsaber.model_digests``) are computed from the folder as written
+    here, before upload, and checked by ``load_pipeline`` before anything is unpickled.
+    """
     from lightsaber.serving.pyfunc import save_pipeline_model
+    from lightsaber.tracking.integrity import digests_tag, model_digests
+    from lightsaber.tracking.tags import MODEL_DIGESTS
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
         save_pipeline_model(pipeline, path)
+        tag = digests_tag(model_digests(path))  # fails before upload when too many files
         run.client.log_artifacts(run.run_id, str(path), "model")
+        run.set_tags({MODEL_DIGESTS: tag})

@@ -16,6 +16,8 @@ from lightsaber.data.cohort import Cohort
 from lightsaber.data.splits import Splits
 from lightsaber.exceptions import SpaceKeyError, TuningError
 from lightsaber.tracking import tags as tag_names
+from lightsaber.tracking.client import tracking_client
+from lightsaber.tracking.lifecycle import check_access
 from lightsaber.tuning.search import suggester
 from lightsaber.tuning.space import (
     Choice,
@@ -325,6 +327,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     total = len(design) if design is not None else max_trials
     study = study_name or _default_name(model, space, algorithm, metric, seed, baseline,
                                         splits, fit_kwargs)
+    check_access(*tracking_client(tracking_uri), experiment, need="edit")  # before trial 0
     store = StudyStore(experiment, tracking_uri)
     parent, resumed = store.open_parent(
         study, resume,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lightsaber.exceptions import UnverifiedModelWarning
 from lightsaber.tracking import tracked_run
 from lightsaber.tracking.lifecycle import _client
 from lightsaber.tracking.predictions import load_predictions, log_predictions
@@ -93,7 +96,7 @@ def test_nested_and_overlapping_blocks_restore_once_the_last_closes(monkeypatch)
 
 def test_registry_download_of_an_outside_model_source_is_quiet(store_uri, tmp_path,
                                                                monkeypatch):
-    """``_download_model`` wraps MLflow's ``download_artifacts`` for sources outside a run."""
+    """``download_model`` wraps MLflow's ``download_artifacts`` for sources outside a run."""
     import mlflow.artifacts
 
     from lightsaber.tracking.model_registry import download_model
@@ -109,10 +112,14 @@ def test_registry_download_of_an_outside_model_source_is_quiet(store_uri, tmp_pa
     def fake_download(artifact_uri, dst_path, tracking_uri):
         seen["variable"] = os.environ.get(PROGRESS_BAR_VARIABLE)
         seen["uri"] = artifact_uri
+        Path(dst_path).mkdir(parents=True, exist_ok=True)
+        (Path(dst_path) / "MLmodel").write_text("flavors: {}\n")  # a model folder
         return dst_path
 
     monkeypatch.setattr(mlflow.artifacts, "download_artifacts", fake_download)
-    local = download_model("models:/outside/1", client, store_uri, str(tmp_path / "dst"))
+    with warnings.catch_warnings():  # stored outside a run: no digests to verify (warned)
+        warnings.simplefilter("ignore", UnverifiedModelWarning)
+        local = download_model("models:/outside/1", client, store_uri, str(tmp_path / "dst"))
     assert local == tmp_path / "dst"
     assert seen == {"variable": "false", "uri": source.as_uri()}
     assert PROGRESS_BAR_VARIABLE not in os.environ
