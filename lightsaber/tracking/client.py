@@ -134,7 +134,8 @@ def access_error(err: BaseException, uri: str, what: str, need: str,
     Examples
     --------
     >>> from mlflow.exceptions import MlflowException
-    >>> err = MlflowException("Permission denied", error_code="PERMISSION_DENIED")
+    >>> from mlflow.protos.databricks_pb2 import PERMISSION_DENIED
+    >>> err = MlflowException("Permission denied", error_code=PERMISSION_DENIED)
     >>> message = str(access_error(err, "http://me:pw@host:5000", "experiment 'team'", "EDIT"))
     >>> "http://***@host:5000" in message, "me:pw" in message, "needs EDIT" in message
     (True, False, True)
