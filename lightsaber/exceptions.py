@@ -60,6 +60,7 @@ __all__ = [
     "TuningError",
     "Unavailable",
     "UnknownMetricError",
+    "UnscaledInputWarning",
     "UnverifiedModelWarning",
 ]
 
@@ -136,6 +137,10 @@ class SmallSplitWarning(LightsaberWarning):
 
 class IgnoredArgumentWarning(LightsaberWarning):
     """An argument has no effect on this model (e.g. ``early_stopping`` for a model without it)."""
+
+
+class UnscaledInputWarning(LightsaberWarning):
+    """A net was given features whose scales differ by more than 100x (standardise them)."""
 
 
 class CalibrationWarning(LightsaberWarning):

@@ -117,7 +117,8 @@ class LightsaberNet(NeuralNet):
                  optimizer: type[torch.optim.Optimizer] = torch.optim.Adam, lr: float = 1e-3,
                  max_epochs: int = 100, batch_size: int = 256, device: str = "auto",
                  random_state: int = 0, early_stopping: int | None = 10,
-                 monitor: str = "loss", gradient_clip: float | None = None,
+                 validation_fraction: float | None = 0.1, monitor: str = "loss",
+                 gradient_clip: float | None = None,
                  lr_scheduler: tuple[str, Mapping[str, Any]] | None = None,
                  checkpoint_dir: str | None = None, mixed_precision: bool = False,
                  tensorboard_dir: str | None = None, profile: bool = False,
@@ -131,6 +132,7 @@ class LightsaberNet(NeuralNet):
                          callbacks=callbacks, verbose=verbose, **kwargs)
         self.random_state = random_state
         self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.monitor = monitor
         self.gradient_clip = gradient_clip
         self.lr_scheduler = lr_scheduler
@@ -175,6 +177,12 @@ class LightsaberNet(NeuralNet):
         positive_int("max_epochs", self.max_epochs)
         positive_int("batch_size", self.batch_size)
         positive_int("early_stopping", self.early_stopping, allow_none=True)
+        fraction = self.validation_fraction
+        if fraction is not None and (isinstance(fraction, bool)
+                                     or not isinstance(fraction, (int, float))
+                                     or not 0 < fraction < 1):
+            raise ArgumentError(f"validation_fraction must be None or a number in (0, 1); got "
+                                f"{fraction!r}.")
         if not isinstance(self.lr, (int, float)) or not self.lr > 0:
             raise ArgumentError(f"lr must be a positive number; got {self.lr!r}.")
         if self.gradient_clip is not None and not self.gradient_clip > 0:
@@ -248,6 +256,13 @@ class LightsaberNet(NeuralNet):
         return callbacks
 
     # ------------------------------------------------------------------ data
+    def _stratify_by(self, y: Any) -> Any:
+        """What the held-out validation rows keep in proportion: the label, or the event."""
+        y = np.asarray(y)
+        if y.dtype.names:  # a survival structured array (event, time)
+            return y[y.dtype.names[0]].astype(bool)
+        return y
+
     def _dims(self, X: Any) -> dict[str, int]:
         if isinstance(X, Mapping):
             dims = {}
@@ -304,10 +319,25 @@ class LightsaberNet(NeuralNet):
             **fit_params: Any) -> LightsaberNet:
         """Train on ``(X, y)``, validating each epoch on ``val=(X_val, y_val)``.
 
-        Without ``val`` there is no validation loss, so ``early_stopping`` and a
-        ``monitor`` metric are ignored (a warning-free, fixed ``max_epochs`` run).
+        Without ``val`` and with ``early_stopping`` on, a seeded, stratified
+        ``validation_fraction`` of the rows is held out for it (scikit-learn's
+        ``HistGradientBoosting`` convention; ``n_validation_`` says how many); with
+        ``validation_fraction=None`` (or ``early_stopping=None``) there is no validation loss,
+        so ``early_stopping`` and a ``monitor`` metric are ignored (a fixed ``max_epochs`` run).
+        Features whose scales differ by more than 100x earn an ``UnscaledInputWarning``.
         """
         self._check_params()
+        from lightsaber.models.nets.raw_fit import check_scaling, hold_out
+
+        check_scaling(X, type(self).__name__)
+        self.n_validation_ = 0
+        if val is None and self.early_stopping is not None \
+                and self.validation_fraction is not None:
+            (X, y), val = hold_out(X, y, self.validation_fraction, seed=self.random_state,
+                                   stratify=self._stratify_by(y))
+            self.n_validation_ = len(val[1])
+        elif val is not None:
+            self.n_validation_ = len(val[1])
         if hasattr(self, "_device_requested"):
             self.device = self._device_requested
         self._device_requested = self.device
