@@ -272,7 +272,7 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
                              allowed=f"remove it (this is a {task} experiment)")
     space = None
     if config.tuning is not None:
-        space = check_space(config.tuning.space, model)
+        space = check_space(config.tuning.space, model)  # "default": the model's space
         if config.tuning.metric is not None:
             try:
                 _check_metrics(config.model_copy(update={"metrics": [config.tuning.metric]}),

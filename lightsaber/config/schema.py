@@ -226,10 +226,17 @@ class EvaluationSpec(Section):
 
 
 class TuningSpec(Section):
-    """A hyperparameter study (:func:`lightsaber.tuning.tune`)."""
+    """A hyperparameter study (:func:`lightsaber.tuning.tune`).
 
-    space: dict[str, Any] = Field(min_length=1)
-    algorithm: Literal["tpe", "random", "anneal", "grid"] = "tpe"
+    ``space: default`` (the default) searches the model's documented default space
+    (:func:`lightsaber.tuning.default_space`); a mapping is a space of its own. ``algorithm``
+    takes the values of :data:`lightsaber.tuning.ALGORITHMS`; ``baseline`` is the reference
+    configuration of the ``ofat`` and ``factorial`` designs.
+    """
+
+    space: Any = "default"
+    algorithm: Literal["tpe", "random", "grid", "ofat", "factorial"] = "tpe"
+    baseline: dict[str, Any] | None = None
     max_trials: PositiveInt = 20
     metric: str | None = None
     backend: Literal["local", "ray"] = "local"
@@ -237,6 +244,20 @@ class TuningSpec(Section):
     resume: bool = True
     study_name: str | None = None
     refit: bool = True
+
+    @field_validator("space")
+    @classmethod
+    def _default_or_mapping(cls, value: Any) -> Any:
+        # Not a ``dict | Literal`` union: pydantic would put the union member in the key path.
+        if value == "default":
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(f"must be 'default' or a mapping of parameter names to specs; "
+                             f"got {value!r}")
+        if not value:
+            raise ValueError("the search space is empty; give at least one parameter or "
+                             "write 'default'")
+        return value
 
 
 class MetricSpec(Open):

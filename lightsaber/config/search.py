@@ -15,8 +15,12 @@ __all__ = ["check_space"]
 _NET_PREFIXES = ("module", "optimizer", "criterion")
 
 
-def check_space(space: Mapping[str, Any], model: Any) -> Any:
+def check_space(space: Mapping[str, Any] | str, model: Any) -> Any:
     """Check a search space against ``model``; returns the tuner's space when it is installed.
+
+    ``"default"`` (YAML ``tuning.space: default``) is the model's default space
+    (:func:`lightsaber.tuning.default_space`); a model without one is a config error at
+    ``tuning.space``.
 
     Keys are estimator parameters (``get_params(deep=True)`` names; for nets also
     ``module__<arg>``, ``optimizer__<arg>`` ...), also inside the options of a conditional
@@ -36,8 +40,17 @@ def check_space(space: Mapping[str, Any], model: Any) -> Any:
     try:
         tuning = importlib.import_module("lightsaber.tuning")
     except ModuleNotFoundError:
+        if space == "default":
+            return None
         _check_top_level_keys(space, model)
         return None
+    if space == "default":
+        try:
+            space = tuning.default_space(model)
+        except tuning.TuningError as exc:
+            raise ConfigError.at("tuning.space", str(exc).split("; ")[0],
+                                 value="default",
+                                 allowed="a mapping of parameter names to specs") from None
     try:
         parsed = tuning.space_from_dict(dict(space), path="tuning.space")
     except (ValueError, TypeError, KeyError, LightsaberError) as exc:

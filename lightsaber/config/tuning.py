@@ -42,7 +42,8 @@ def run_tune(experiment: Experiment, *, max_trials: int | None = None,
     spec = experiment.config.tuning
     if spec is None:
         raise ConfigError.at("tuning", "required key is missing for `lightsaber tune`",
-                             allowed="a tuning section with a search space")
+                             allowed="a tuning section (tuning: {space: default} searches the "
+                                     "model's default space)")
     from lightsaber.tuning import tune
 
     cfg = experiment.config
@@ -54,6 +55,6 @@ def run_tune(experiment: Experiment, *, max_trials: int | None = None,
                 metric=spec.metric, seed=cfg.seed, backend=spec.backend, address=spec.address,
                 resume=spec.resume, study_name=spec.study_name or cfg.name,
                 experiment=tracking.experiment, tracking_uri=tracking.tracking_uri,
-                refit=spec.refit,
+                refit=spec.refit, baseline=spec.baseline,
                 progress=cfg.trainer.progress if progress is None else progress,
                 config=experiment.resolved_config, **fit_kwargs)

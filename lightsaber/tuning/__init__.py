@@ -13,6 +13,7 @@ Examples
 
 from lightsaber.exceptions import SearchSpaceError, SpaceKeyError, TrialDiverged, TuningError
 from lightsaber.tuning.analysis import StudyResult
+from lightsaber.tuning.defaults import default_space, has_default_space
 from lightsaber.tuning.space import (
     Choice,
     Dimension,
@@ -40,6 +41,8 @@ __all__ = [
     "TrialDiverged",
     "TuningError",
     "Uniform",
+    "default_space",
+    "has_default_space",
     "space_from_dict",
     "tune",
 ]

@@ -18,6 +18,7 @@ from lightsaber.exceptions import SpaceKeyError, TuningError
 from lightsaber.tracking import tags as tag_names
 from lightsaber.tracking.client import tracking_client
 from lightsaber.tracking.lifecycle import check_access
+from lightsaber.tuning.defaults import default_space
 from lightsaber.tuning.search import suggester
 from lightsaber.tuning.space import (
     Choice,
@@ -174,7 +175,7 @@ def _unknown_key(model: Any, key: str, where: str) -> SpaceKeyError:
                          f"did you mean {close[0]!r}?" if close else "")
 
 
-def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *,
+def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any] | None = None, *,
          algorithm: str = "tpe", max_trials: int = 20, metric: str | None = None,
          seed: int = 0, backend: str = "local", address: str | None = None,
          resume: bool = True, study_name: str | None = None, experiment: str | None = None,
@@ -195,9 +196,11 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
         Any model :func:`lightsaber.fit` accepts; cloned, never modified.
     cohort, splits : Cohort, Splits
         ``splits`` needs train and val; test (if present) is used only by the final refit.
-    space : mapping
+    space : mapping, optional
         Parameter name to :class:`~lightsaber.tuning.Dimension`, YAML-style spec or fixed
-        value (see :func:`~lightsaber.tuning.space_from_dict`).
+        value (see :func:`~lightsaber.tuning.space_from_dict`). Default: the model's
+        documented default space, :func:`~lightsaber.tuning.default_space` (learning rate,
+        width, dropout, weight decay, batch size ... for nets and recipes).
     algorithm : {"tpe", "random", "grid", "ofat", "factorial"}
         hyperopt's TPE or random search; every combination of levels; one factor at a time
         from ``baseline``; or the full factorial design with main effects vs ``baseline``.
@@ -289,7 +292,7 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any], *
     from lightsaber.tuning.analysis import finish_study
 
     check_fit_inputs(model, cohort, splits, "ls.tune")
-    space = space_from_dict(space)
+    space = space_from_dict(default_space(model) if space is None else space)
     if algorithm not in ALGORITHMS:
         raise TuningError(f"algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}.")
     if backend not in BACKENDS:
