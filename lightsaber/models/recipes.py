@@ -30,8 +30,8 @@ they are rows of one table (:data:`_RECIPES`) turned into classes by :func:`_rec
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import ArgumentError
 from lightsaber.models.modules import MLP, mlp_layers
 from lightsaber.models.nets import SurvivalNet
+from lightsaber.models.nets.base import describe_defaults, with_defaults
 from lightsaber.models.skorch.batching import BatchLoader, TensorSource
 
 __all__ = [
@@ -59,21 +60,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class _RecipeSpec:
-    """One recipe: its class name, default loss, docstring and the tail of its example.
+    """One recipe: class name, default loss, docstring, example tail and changed defaults.
 
     The example runs (as a doctest) after :data:`_EXAMPLE_DATA`, which makes ``X`` and ``y``.
+    ``defaults`` are the ``SurvivalNet`` parameters this recipe sets differently (the winners
+    of ``benchmarks/defaults_study.py``); what the caller passes always wins.
     """
 
     name: str
     loss: str
     doc: str
     example: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def docstring(self) -> str:
-        """The class docstring: ``doc``, then an Examples section fitting on toy data."""
-        return (f"{inspect.cleandoc(self.doc)}\n\nExamples\n--------\n{_EXAMPLE_DATA}"
-                f"{inspect.cleandoc(self.example)}\n")
+        """The class docstring: ``doc``, the changed defaults, an Examples section."""
+        defaults = f"\n\n{describe_defaults(self.defaults)}" if self.defaults else ""
+        return (f"{inspect.cleandoc(self.doc)}{defaults}\n\nExamples\n--------\n"
+                f"{_EXAMPLE_DATA}{inspect.cleandoc(self.example)}\n")
 
 
 _EXAMPLE_DATA = """\
@@ -82,6 +87,20 @@ _EXAMPLE_DATA = """\
 >>> X = rng.normal(size=(200, 3)).astype("float32")
 >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
 """
+
+#: Candidates of ``benchmarks/defaults_study.py`` that won for some recipe (a recipe changes
+#: only when its winner's mean validation rank beats the old defaults' by more than 0.25).
+#: DeepSurv and DeepHit keep SurvivalNet's defaults (no candidate beat them by that margin).
+#: A smaller MLP with dropout, trained with a larger step for longer (early stopping ends it).
+SMALL_DROPOUT_FAST: Mapping[str, Any] = {
+    "module__hidden": (32, 32), "module__dropout": 0.1, "lr": 3e-3, "max_epochs": 500,
+    "early_stopping": 20}
+#: The same without the larger step.
+SMALL_DROPOUT: Mapping[str, Any] = {**SMALL_DROPOUT_FAST, "lr": 1e-3}
+#: SurvivalNet's MLP (2 x 64) with dropout and weight decay, trained for longer.
+WIDE_DROPOUT_DECAY: Mapping[str, Any] = {
+    "module__dropout": 0.1, "optimizer__weight_decay": 1e-4, "max_epochs": 500,
+    "early_stopping": 20}
 
 #: The recipes that are a ``SurvivalNet`` with another default loss.
 _RECIPES = (
@@ -104,7 +123,7 @@ _RECIPES = (
         >>> net = RankSVX(max_epochs=3, loss_options={"margin": 0.5}).fit(X, y)
         >>> net.predict(X[:2]).shape
         (2,)
-        """),
+        """, defaults=WIDE_DROPOUT_DECAY),
     _RecipeSpec("DeepHit", "deephit", """
         DeepHit, single risk (Lee et al. 2018): PMF likelihood plus a ranking term (pycox's).
 
@@ -118,19 +137,19 @@ _RECIPES = (
         """, """
         >>> LogisticHazard(cuts=10, max_epochs=3).fit(X, y).unique_times_.shape
         (10,)
-        """),
+        """, defaults={**SMALL_DROPOUT, "cut_scheme": "quantiles"}),
     _RecipeSpec("PMF", "pmf", """
         Discrete-time PMF model (Kvamme & Borgan 2019), pycox's ``PMF``.
         """, """
         >>> PMF(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
         (2,)
-        """),
+        """, defaults=SMALL_DROPOUT_FAST),
     _RecipeSpec("MTLR", "mtlr", """
         Neural multi-task logistic regression, N-MTLR (Fotso 2018), pycox's ``MTLR``.
         """, """
         >>> MTLR(cuts=10, max_epochs=3).fit(X, y).predict(X[:2]).shape
         (2,)
-        """),
+        """, defaults=SMALL_DROPOUT),
     _RecipeSpec("WeibullAFT", "weibull_aft", """
         A network predicting Weibull scale and shape per row (accelerated failure time).
 
@@ -141,7 +160,7 @@ _RECIPES = (
         """, """
         >>> WeibullAFT(max_epochs=3).fit(X, y).predict_median_time(X[:2]).shape
         (2,)
-        """),
+        """, defaults=SMALL_DROPOUT_FAST),
 )
 
 
@@ -156,7 +175,8 @@ def _recipe_class(spec: _RecipeSpec) -> type[SurvivalNet]:
 
     def __init__(self, module: type[nn.Module] | nn.Module = MLP, *,
                  loss: str | Callable[..., torch.Tensor] = spec.loss, **kwargs: Any) -> None:
-        super(cls, self).__init__(module, loss=loss, **kwargs)
+        super(cls, self).__init__(module, loss=loss,
+                                  **with_defaults(module, kwargs, spec.defaults))
 
     __init__.__qualname__ = f"{spec.name}.__init__"
     cls = type(spec.name, (SurvivalNet,), {
@@ -227,6 +247,12 @@ class VAECoxNetwork(nn.Module):
         return self.head(self.encode(static)[0])
 
 
+#: VAECox's winner of the defaults study: a smaller encoder and code, dropout, a larger step.
+VAECOX_DEFAULTS: Mapping[str, Any] = {
+    "module__hidden": (32,), "module__latent_features": 8, "module__dropout": 0.1,
+    "lr": 3e-3, "max_epochs": 500, "early_stopping": 20}
+
+
 class VAECox(SurvivalNet):
     """VAECox (Kim et al., Bioinformatics 2020): pre-train a VAE on features, then Cox.
 
@@ -251,6 +277,13 @@ class VAECox(SurvivalNet):
     **kwargs
         As for :class:`SurvivalNet` (``module__latent_features``, ``module__hidden`` ...).
 
+    Notes
+    -----
+    Defaults (chosen across nine cohorts by validation metrics,
+    ``benchmarks/defaults_study.py``; ``docs/benchmarks.md``): ``module__hidden=(32,)``,
+    ``module__latent_features=8``, ``module__dropout=0.1``, ``lr=0.003``, ``max_epochs=500``,
+    ``early_stopping=20``. ``module__*`` defaults apply to lightsaber's own modules only.
+
     Examples
     --------
     >>> from sksurv.util import Surv
@@ -268,7 +301,7 @@ class VAECox(SurvivalNet):
                  loss: str | Callable[..., torch.Tensor] = "cox_efron",
                  pretrain_epochs: int = 50, pretrain_lr: float = 1e-3, beta: float = 1.0,
                  **kwargs: Any) -> None:
-        super().__init__(module, loss=loss, **kwargs)
+        super().__init__(module, loss=loss, **with_defaults(module, kwargs, VAECOX_DEFAULTS))
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_lr = pretrain_lr
         self.beta = beta

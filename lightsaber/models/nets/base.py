@@ -68,6 +68,42 @@ def _accepts(module: Any, name: str) -> bool:
     return name in inspect.signature(module.__init__).parameters
 
 
+def with_defaults(module: Any, kwargs: Mapping[str, Any],
+                  defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` completed with a net's ``defaults``; what the caller passed always wins.
+
+    A ``module__<name>`` default applies only to lightsaber's own module classes (``MLP``,
+    ``SequenceNet``, ``VAECoxNetwork`` and their subclasses) that take ``<name>``: a module of
+    your own keeps its own defaults, and ``RankSVX(SequenceNet)`` gets no ``module__hidden``.
+
+    Examples
+    --------
+    >>> from lightsaber.models import MLP, SequenceNet
+    >>> with_defaults(MLP, {"lr": 0.1}, {"lr": 3e-3, "module__hidden": (32, 32)})
+    {'lr': 0.1, 'module__hidden': (32, 32)}
+    >>> with_defaults(SequenceNet, {}, {"module__hidden": (32, 32)})
+    {}
+    """
+    merged = dict(kwargs)
+    for key, value in defaults.items():
+        if key in merged:
+            continue
+        if key.startswith("module__"):
+            own = isinstance(module, type) and module.__module__.startswith("lightsaber.")
+            if not (own and _accepts(module, key[len("module__"):])):
+                continue
+        merged[key] = value
+    return merged
+
+
+def describe_defaults(defaults: Mapping[str, Any]) -> str:
+    """The docstring paragraph naming a net's changed defaults and where they come from."""
+    listed = ", ".join(f"``{key}={value!r}``" for key, value in defaults.items())
+    return (f"Defaults (chosen across nine cohorts by validation metrics, "
+            f"``benchmarks/defaults_study.py``; ``docs/benchmarks.md``): {listed}. "
+            f"``module__*`` defaults apply to lightsaber's own modules only.")
+
+
 def check_keywords(target: Any, names: Sequence[str], prefix: str, what: str, *,
                     skip: int = 0, alternative: str = "") -> None:
     """Raise :class:`ArgumentError` for keyword ``names`` that ``target`` cannot take.

@@ -12,9 +12,37 @@ from torch import nn
 from lightsaber._moved import renamed_keywords
 from lightsaber.data.targets import check_label
 from lightsaber.exceptions import ArgumentError
-from lightsaber.models.nets.base import LightsaberNet
+from lightsaber.models.nets.base import LightsaberNet, with_defaults
 
 __all__ = ["ClassifierNet"]
+
+
+#: The winners of ``benchmarks/defaults_study.py``, per module: for the MLP a smaller network
+#: with dropout and a larger step; for the GRU (``SequenceNet``) dropout, weight decay and a
+#: hidden layer in its head. Both train for longer, ended by early stopping. Any other module
+#: gets the MLP's training settings (``module__*`` defaults reach lightsaber's modules only).
+CLASSIFIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
+    "MLP": {"module__hidden": (32, 32), "module__dropout": 0.1, "lr": 3e-3,
+            "max_epochs": 500, "early_stopping": 20},
+    "SequenceNet": {"module__head": (64,), "module__dropout": 0.1,
+                    "optimizer__weight_decay": 1e-4, "max_epochs": 500, "early_stopping": 20},
+}
+
+
+def classifier_defaults(module: Any) -> Mapping[str, Any]:
+    """The :data:`CLASSIFIER_DEFAULTS` row of ``module`` (its class or the first base listed).
+
+    Examples
+    --------
+    >>> from lightsaber.models import SequenceNet
+    >>> classifier_defaults(SequenceNet)["module__head"]
+    (64,)
+    """
+    cls = module if isinstance(module, type) else type(module)
+    for base in cls.__mro__:
+        if base.__module__.startswith("lightsaber.") and base.__name__ in CLASSIFIER_DEFAULTS:
+            return CLASSIFIER_DEFAULTS[base.__name__]
+    return CLASSIFIER_DEFAULTS["MLP"]
 
 
 class ClassifierNet(LightsaberNet):
@@ -36,6 +64,16 @@ class ClassifierNet(LightsaberNet):
         ``mixed_precision``, ``tensorboard_dir``, ``profile``, ``progress``) and skorch's
         ``NeuralNet`` (``optimizer__*``, ``module__*``, ...).
 
+    Notes
+    -----
+    Defaults depend on the module (chosen by validation metrics across six cohorts for the MLP
+    and three for the GRU, ``benchmarks/defaults_study.py``; ``docs/benchmarks.md``): with
+    ``MLP``, ``module__hidden=(32, 32)``, ``module__dropout=0.1``, ``lr=0.003``; with
+    ``SequenceNet``, ``module__head=(64,)``, ``module__dropout=0.1``,
+    ``optimizer__weight_decay=1e-4``; both ``max_epochs=500``, ``early_stopping=20``. Other
+    modules get the MLP's training settings; ``module__*`` defaults reach lightsaber's own
+    modules only (:data:`CLASSIFIER_DEFAULTS`).
+
     Examples
     --------
     >>> from lightsaber.models import MLP
@@ -50,7 +88,7 @@ class ClassifierNet(LightsaberNet):
 
     def __init__(self, module: type[nn.Module] | nn.Module, *,
                  class_weight: str | Mapping[Any, float] | None = None, **kwargs: Any) -> None:
-        super().__init__(module, **kwargs)
+        super().__init__(module, **with_defaults(module, kwargs, classifier_defaults(module)))
         self.class_weight = class_weight
 
     def _extra_dims(self, y: Any) -> dict[str, int]:
