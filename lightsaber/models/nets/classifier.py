@@ -18,14 +18,14 @@ __all__ = ["ClassifierNet"]
 
 
 #: The winners of ``benchmarks/defaults_study.py``, per module: for the MLP a smaller network
-#: with dropout and a larger step; for the GRU (``SequenceNet``) dropout, weight decay and a
-#: hidden layer in its head. Both train for longer, ended by early stopping. Any other module
-#: gets the MLP's training settings (``module__*`` defaults reach lightsaber's modules only).
+#: with dropout and a larger step, trained for longer and ended by early stopping; the GRU
+#: (``SequenceNet``) keeps ``LightsaberNet``'s defaults (no candidate beat them on validation).
+#: Any other module gets the MLP's training settings (``module__*`` defaults reach lightsaber's
+#: modules only).
 CLASSIFIER_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "MLP": {"module__hidden": (32, 32), "module__dropout": 0.1, "lr": 3e-3,
             "max_epochs": 500, "early_stopping": 20},
-    "SequenceNet": {"module__head": (64,), "module__dropout": 0.1,
-                    "optimizer__weight_decay": 1e-4, "max_epochs": 500, "early_stopping": 20},
+    "SequenceNet": {},
 }
 
 
@@ -35,8 +35,11 @@ def classifier_defaults(module: Any) -> Mapping[str, Any]:
     Examples
     --------
     >>> from lightsaber.models import SequenceNet
-    >>> classifier_defaults(SequenceNet)["module__head"]
-    (64,)
+    >>> from lightsaber.models import MLP
+    >>> classifier_defaults(MLP)["lr"]
+    0.003
+    >>> classifier_defaults(SequenceNet)
+    {}
     """
     cls = module if isinstance(module, type) else type(module)
     for base in cls.__mro__:
@@ -68,11 +71,10 @@ class ClassifierNet(LightsaberNet):
     -----
     Defaults depend on the module (chosen by validation metrics across six cohorts for the MLP
     and three for the GRU, ``benchmarks/defaults_study.py``; ``docs/benchmarks.md``): with
-    ``MLP``, ``module__hidden=(32, 32)``, ``module__dropout=0.1``, ``lr=0.003``; with
-    ``SequenceNet``, ``module__head=(64,)``, ``module__dropout=0.1``,
-    ``optimizer__weight_decay=1e-4``; both ``max_epochs=500``, ``early_stopping=20``. Other
-    modules get the MLP's training settings; ``module__*`` defaults reach lightsaber's own
-    modules only (:data:`CLASSIFIER_DEFAULTS`).
+    ``MLP``, ``module__hidden=(32, 32)``, ``module__dropout=0.1``, ``lr=0.003``,
+    ``max_epochs=500``, ``early_stopping=20``; ``SequenceNet`` keeps ``LightsaberNet``'s
+    defaults (no candidate beat them). Other modules get the MLP's training settings;
+    ``module__*`` defaults reach lightsaber's own modules only (:data:`CLASSIFIER_DEFAULTS`).
 
     Examples
     --------
