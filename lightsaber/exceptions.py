@@ -25,6 +25,7 @@ __all__ = [
     "CheckpointError",
     "CohortError",
     "ConfigError",
+    "ConvergenceError",
     "DuplicateIdError",
     "EmptyCohortError",
     "EvaluationError",
@@ -280,6 +281,20 @@ class ArgumentError(LightsaberError, ValueError):
     Traceback (most recent call last):
     ...
     lightsaber.exceptions.ArgumentError: lr must be a positive number; got -1.0.
+    """
+
+
+class ConvergenceError(LightsaberError, ArithmeticError):
+    """A model's fit did not converge; no (unreliable) coefficients were returned.
+
+    Also an ``ArithmeticError``. The message names the model and, where one is to blame, the
+    feature (e.g. one that separates the events, whose coefficient would be infinite), and the
+    fix (drop or merge the feature, standardise, a ridge penalty ``alpha > 0``).
+
+    Examples
+    --------
+    >>> issubclass(ConvergenceError, ArithmeticError)
+    True
     """
 
 

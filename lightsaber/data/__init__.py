@@ -6,7 +6,13 @@ from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor, TabularPreprocessor
 from lightsaber.data.sequences import PaddedSequences, SequencePreprocessor
 from lightsaber.data.splits import Splits
-from lightsaber.data.targets import check_label, check_survival_target, encode_label
+from lightsaber.data.targets import (
+    check_competing_target,
+    check_label,
+    check_survival_target,
+    encode_label,
+    make_competing_target,
+)
 
 __all__ = [
     "Cohort",
@@ -17,8 +23,10 @@ __all__ = [
     "SequencePreprocessor",
     "Splits",
     "TabularPreprocessor",
+    "check_competing_target",
     "check_label",
     "check_survival_target",
     "cohort_fingerprint",
     "encode_label",
+    "make_competing_target",
 ]

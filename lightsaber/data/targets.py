@@ -16,8 +16,9 @@ from pandas.api import types as ptypes
 
 from lightsaber.exceptions import TargetError
 
-__all__ = ["SURVIVAL_DTYPE", "check_label", "check_survival_target", "encode_label",
-           "make_survival_target"]
+__all__ = ["COMPETING_DTYPE", "SURVIVAL_DTYPE", "check_competing_target", "check_label",
+           "check_survival_target", "encode_label", "is_competing_target",
+           "make_competing_target", "make_survival_target"]
 
 #: Most distinct label values an error message lists (more are summarised by their count).
 MAX_SHOWN_VALUES = 10
@@ -361,3 +362,186 @@ def encode_label(y, *, name: str = "label", positive=None, classes=None,
         f"label column '{name}' holds {_shown_values(values)}; a binary label must be 0/1 or "
         f"True/False. {fixes} A count or a score is not a label: threshold it first, e.g. "
         f"`df['{name}'] > 0`.")
+
+
+#: dtype of a competing-risks target: ``status`` 0 = censored, 1..K = the cause that ended
+#: follow-up; ``time`` the follow-up duration.
+COMPETING_DTYPE = np.dtype([("status", "<i8"), ("time", "<f8")])
+
+
+def is_competing_target(y) -> bool:
+    """Whether ``y`` is a competing-risks target: a ``(status, time)`` structured array.
+
+    Examples
+    --------
+    >>> is_competing_target(make_competing_target([0, 1, 2], [1.0, 2.0, 3.0]))
+    True
+    >>> is_competing_target(make_survival_target([0, 1], [1.0, 2.0]))
+    False
+    """
+    names = getattr(getattr(y, "dtype", None), "names", None)
+    return names is not None and tuple(names) == ("status", "time") and \
+        np.issubdtype(y.dtype["status"], np.integer)
+
+
+def _as_status(status, name: str) -> np.ndarray:
+    values = pd.Series(np.asarray(status)) if not isinstance(status, pd.Series) else status
+    values = values.reset_index(drop=True)
+    if values.isna().any():
+        bad = values.isna().to_numpy()
+        raise TargetError(
+            f"status column '{name}' has {int(bad.sum())} missing value(s) (rows "
+            f"{_positions(bad)}); expected 0 = censored or a cause code 1, 2, ... for every "
+            "patient. Drop or fill those rows first."
+        )
+    if values.dtype == bool:
+        return values.to_numpy(dtype=np.int64)
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    not_code = ~np.isfinite(numeric) | (numeric != np.round(numeric))
+    if not_code.any():
+        raise TargetError(
+            f"status column '{name}' has {int(not_code.sum())} value(s) that are not integer "
+            f"codes ({_shown_values(values[not_code])}; rows {_positions(not_code)}); expected 0 = "
+            "censored and 1, 2, ... = causes. Map text labels to codes first, e.g. "
+            "df[col].map({'alive': 0, 'death': 1, 'discharge': 2})."
+        )
+    codes = numeric.astype(np.int64)
+    negative = codes < 0
+    if negative.any():
+        raise TargetError(
+            f"status column '{name}' has {int(negative.sum())} negative code(s) "
+            f"({sorted(set(codes[negative].tolist()))[:MAX_SHOWN_VALUES]}; rows "
+            f"{_positions(negative)}); expected 0 = censored and 1, 2, ... = causes."
+        )
+    return codes
+
+
+def make_competing_target(status, time, *, causes=None, status_name: str = "status",
+                          duration_name: str = "duration",
+                          require_all_causes: bool = False) -> np.ndarray:
+    """Validate and build a competing-risks target: ``status`` (0 censored, 1..K causes), ``time``.
+
+    Parameters
+    ----------
+    status : array-like
+        0 = censored, a positive integer = the cause that ended follow-up (booleans are read as
+        0/1, i.e. one cause).
+    time : array-like
+        Follow-up durations (non-negative, finite).
+    causes : sequence of int or mapping {int: str}, optional
+        The declared cause codes (a mapping also names them, e.g. ``{1: "death", 2:
+        "discharge"}``). A code in ``status`` that is not declared is an error.
+    status_name, duration_name : str
+        Column names used in error messages.
+    require_all_causes : bool, default False
+        Raise when a declared cause is never observed (training data; a small test split may
+        lack one).
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of :data:`COMPETING_DTYPE` (fields ``status`` int64, ``time`` float64).
+
+    Raises
+    ------
+    TargetError
+        Missing, non-integer or negative codes, undeclared codes, a declared cause never seen
+        (with ``require_all_causes``), no event at all, or any duration problem that
+        :func:`check_survival_target` reports.
+
+    Examples
+    --------
+    >>> causes = {1: "death", 2: "discharge"}
+    >>> y = make_competing_target([0, 1, 2, 1], [5.0, 3.5, 8, 2], causes=causes)
+    >>> y["status"].tolist(), y["time"].tolist()
+    ([0, 1, 2, 1], [5.0, 3.5, 8.0, 2.0])
+    >>> make_competing_target([0, 3], [1, 2], causes=[1, 2])
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.TargetError: status column 'status' has 1 row(s) with code 3, ...
+    """
+    _one_column(status, "status", status_name)
+    _one_column(time, "duration", duration_name)
+    if len(status) != len(time):
+        raise TargetError(
+            f"status '{status_name}' has {len(status)} rows but duration '{duration_name}' has "
+            f"{len(time)}; they must describe the same patients."
+        )
+    codes = _as_status(status, status_name)
+    times = _as_time(time, duration_name)
+    if causes is not None:
+        declared = sorted(int(c) for c in causes)
+        if not declared or min(declared) < 1:
+            raise TargetError(
+                f"causes must be positive integer codes (0 means censored); got {declared}. "
+                "Declare them as e.g. causes={1: 'death', 2: 'discharge'}."
+            )
+        undeclared = sorted(set(codes[codes > 0].tolist()) - set(declared))
+        if undeclared:
+            counts = ", ".join(f"code {c}" for c in undeclared[:MAX_SHOWN_VALUES])
+            n_bad = int(np.isin(codes, undeclared).sum())
+            raise TargetError(
+                f"status column '{status_name}' has {n_bad} row(s) with {counts}, which is not "
+                f"a declared cause (declared: {declared}; 0 = censored). Add it to causes or "
+                "recode those rows."
+            )
+        if require_all_causes:
+            unseen = [c for c in declared if not (codes == c).any()]
+            if unseen:
+                raise TargetError(
+                    f"declared cause(s) {unseen} never occur in status column '{status_name}' "
+                    f"({len(codes)} rows); a model cannot learn a cause it never sees. Drop the "
+                    "cause from causes, or check the filter and the split."
+                )
+    if len(codes) and not (codes > 0).any():
+        raise TargetError(
+            f"all {len(codes)} samples are censored (status column '{status_name}' is all 0): "
+            "no competing-risks model can be fitted or evaluated. Check the status coding."
+        )
+    y = np.empty(len(times), dtype=COMPETING_DTYPE)
+    y["status"] = codes
+    y["time"] = times
+    return y
+
+
+def check_competing_target(y, time=None, *, causes=None,
+                           require_all_causes: bool = False) -> np.ndarray:
+    """A competing-risks target from a structured array, a ``(status, time)`` tuple or two arrays.
+
+    Parameters
+    ----------
+    y : structured array, tuple or array-like
+        A :data:`COMPETING_DTYPE` array (or any two-field structured array: status, time), a
+        ``(status, time)`` tuple, or the status codes with ``time`` given.
+    time : array-like, optional
+        Follow-up durations when ``y`` holds the status codes only.
+    causes, require_all_causes
+        As in :func:`make_competing_target`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of :data:`COMPETING_DTYPE`.
+
+    Examples
+    --------
+    >>> check_competing_target(([1, 0, 2], [4.0, 5.0, 6.0]))["status"].tolist()
+    [1, 0, 2]
+    """
+    status_name, duration_name = "status", "duration"
+    if time is None:
+        if isinstance(y, tuple) and len(y) == 2:
+            y, time = y
+        else:
+            arr = np.asarray(y)
+            if arr.dtype.names is None or len(arr.dtype.names) != 2:
+                raise TargetError(
+                    "expected a competing-risks target: a structured array (status, time) "
+                    "from lightsaber.data.make_competing_target, a (status, time) tuple, or "
+                    f"status and time; got dtype {arr.dtype}."
+                )
+            status_name, duration_name = arr.dtype.names
+            y, time = arr[status_name], arr[duration_name]
+    return make_competing_target(y, time, causes=causes, status_name=status_name,
+                                 duration_name=duration_name,
+                                 require_all_causes=require_all_causes)

@@ -49,6 +49,13 @@ from lightsaber.metrics.classification import (
     sensitivity,
     specificity,
 )
+from lightsaber.metrics.competing import (
+    brier_score_competing,
+    cause_specific_auc,
+    cumulative_incidence,
+    integrated_brier_score_competing,
+    wolbers_c,
+)
 from lightsaber.metrics.concordance import (
     ConcordanceResult,
     antolini_c,
@@ -97,10 +104,13 @@ __all__ = [
     "bootstrap_ci",
     "brier",
     "brier_score",
+    "brier_score_competing",
     "calibration_at_horizon",
+    "cause_specific_auc",
     "check_risk",
     "concordance_summary",
     "cumulative_dynamic_auc",
+    "cumulative_incidence",
     "d_calibration",
     "evaluate",
     "expected_calibration_error",
@@ -109,6 +119,7 @@ __all__ = [
     "harrell_c",
     "integrated_auc",
     "integrated_brier_score",
+    "integrated_brier_score_competing",
     "integrated_calibration_index",
     "integrated_negative_binomial_log_likelihood",
     "list_metrics",
@@ -126,4 +137,5 @@ __all__ = [
     "specificity",
     "survival_at_times",
     "uno_c",
+    "wolbers_c",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "count_less_in_prefix",
     "event_counts",
     "prepare_pairs",
+    "weighted_less_in_prefix",
 ]
 
 
@@ -106,6 +107,65 @@ def count_less_in_prefix(
         # stable partition (zeros first) of the codes for the next level
         nxt[np.where(zero, rank_zero[:-1], rank_one[:-1])] = cur
         cur, nxt = nxt, cur
+    return res
+
+
+def weighted_less_in_prefix(
+    values: np.ndarray, n_values: int, ends: np.ndarray, thresholds: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """Sum, for every query ``q``, ``weights[p]`` over ``p < ends[q]`` with ``values[p] < thr[q]``.
+
+    The weighted form of :func:`count_less_in_prefix` (the same wavelet-matrix walk, with a
+    prefix sum of the weights of the zeros at each level instead of their count).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of int, shape (n,)
+        Integer codes in ``[0, n_values)`` in position order.
+    n_values : int
+        Number of distinct codes.
+    ends : numpy.ndarray of int, shape (n_queries,)
+        Prefix lengths.
+    thresholds : numpy.ndarray of int, shape (n_queries,)
+        Strict upper bounds, in ``[0, n_values]``.
+    weights : numpy.ndarray of float, shape (n,)
+        Weight of each position.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_queries,)
+
+    Examples
+    --------
+    >>> weighted_less_in_prefix(np.array([2, 0, 1, 0]), 3, np.array([4, 2]), np.array([1, 3]),
+    ...                         np.array([1.0, 2.0, 4.0, 8.0])).tolist()
+    [10.0, 3.0]
+    """
+    n = values.shape[0]
+    cur = values.astype(np.int64)
+    w = np.asarray(weights, dtype=np.float64).copy()
+    thr = np.asarray(thresholds).astype(np.int64)
+    e = np.asarray(ends).astype(np.int64)
+    s = np.zeros_like(e)
+    res = np.zeros(e.shape[0], dtype=np.float64)
+    positions = np.arange(n + 1)
+    rank_zero = np.zeros(n + 1, dtype=np.int64)
+    weight_zero = np.zeros(n + 1, dtype=np.float64)
+    nxt, w_nxt = np.empty_like(cur), np.empty_like(w)
+    for level in range(_nbits(n_values) - 1, -1, -1):
+        zero = (cur >> level) & 1 == 0
+        np.cumsum(zero, out=rank_zero[1:])
+        rank_one = positions - rank_zero + rank_zero[-1]
+        np.cumsum(np.where(zero, w, 0.0), out=weight_zero[1:])
+        bit = ((thr >> level) & 1).astype(bool)
+        res += np.where(bit, weight_zero[e] - weight_zero[s], 0.0)
+        s = np.where(bit, rank_one[s], rank_zero[s])
+        e = np.where(bit, rank_one[e], rank_zero[e])
+        dest = np.where(zero, rank_zero[:-1], rank_one[:-1])
+        nxt[dest] = cur
+        w_nxt[dest] = w
+        cur, nxt, w, w_nxt = nxt, cur, w_nxt, w
     return res
 
 

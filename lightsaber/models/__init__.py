@@ -1,5 +1,6 @@
-"""Networks and estimators: MLP / GRU-LSTM modules, the skorch-based nets and survival recipes."""
+"""Networks and estimators: modules, skorch nets, survival recipes and competing-risks models."""
 
+from lightsaber.models.competing import CauseSpecificCox, FineGray
 from lightsaber.models.modules import MLP, SequenceNet
 from lightsaber.models.nets import ClassifierNet, LossFunction, SurvivalNet
 from lightsaber.models.recipes import (
@@ -15,9 +16,11 @@ from lightsaber.models.recipes import (
 )
 
 __all__ = [
+    "CauseSpecificCox",
     "ClassifierNet",
     "DeepHit",
     "DeepSurv",
+    "FineGray",
     "LogisticHazard",
     "LossFunction",
     "MLP",
