@@ -18,7 +18,13 @@ from lightsaber.data.schema import (
     resolve_categorical,
     select_features,
 )
-from lightsaber.data.targets import check_survival_target, encode_label, make_survival_target
+from lightsaber.data.targets import (
+    check_survival_target,
+    encode_label,
+    make_competing_target,
+    make_survival_target,
+    normalise_causes,
+)
 from lightsaber.exceptions import CohortError, EmptyCohortError, IdMismatchError, TargetError
 
 if TYPE_CHECKING:
@@ -54,7 +60,12 @@ class Cohort:
         The classes of a multi-class ``label``; every value must be one of them.
     duration, event : str, optional
         Time-to-event outcome: follow-up duration (>= 0) and event indicator (1 = event,
-        0 = censored). Give both or neither.
+        0 = censored). Give both or neither. With ``causes``, ``event`` holds the cause codes.
+    causes : mapping {int: str} or sequence of int, optional
+        Competing risks: ``event`` holds 0 = censored or the code of the cause that ended
+        follow-up, e.g. ``causes={1: "death", 2: "discharge"}`` (names appear in metric names;
+        a list of codes names them ``cause1``, ...). Every declared cause must occur; an
+        undeclared code is an error. The cohort's task becomes ``"competing"``.
     longitudinal : DataFrame or path, optional
         Long table: id, ``time`` and numeric measurement columns, one row per patient and time.
     time : str, optional
@@ -91,6 +102,14 @@ class Cohort:
     (4, ['age'], 'survival')
     >>> cohort.y_survival["event"].tolist()
     [True, False, False, True]
+
+    Competing risks (death vs discharge):
+
+    >>> df["status"] = [1, 2, 0, 2]
+    >>> cr = Cohort(df, id="pid", duration="days", event="status",
+    ...             causes={1: "death", 2: "discharge"}, exclude=["died"])
+    >>> cr.task, cr.y_competing["status"].tolist()
+    ('competing', [1, 2, 0, 2])
     """
 
     def __init__(
@@ -104,6 +123,7 @@ class Cohort:
         classes: Sequence[Any] | None = None,
         duration: str | None = None,
         event: str | None = None,
+        causes: Any = None,
         longitudinal: Table | None = None,
         time: str | None = None,
         features: Sequence[str] | str | None = None,
@@ -118,6 +138,12 @@ class Cohort:
                 f"a survival outcome needs both `duration` and `event`; got duration={duration!r}, "
                 f"event={event!r}."
             )
+        if causes is not None and event is None:
+            raise TargetError(
+                "`causes=` describes the codes of an `event=` column; declare `duration=` and "
+                "`event=` (the column holding 0 = censored, 1, 2, ... = causes) too."
+            )
+        causes = None if causes is None else normalise_causes(causes)
         if label is None and (positive is not None or classes is not None):
             raise TargetError("`positive=` and `classes=` describe a `label=`; declare the label "
                               "column too.")
@@ -205,12 +231,14 @@ class Cohort:
             long_table=long_table,
             positive=positive,
             classes=None if classes is None else list(classes),
+            causes=causes,
         )
         self._validate_targets()
 
     # ------------------------------------------------------------------ construction helpers
     def _init_checked(self, *, ids, id_column, static, categorical, targets, label, duration,
-                      event, meta, long_table, positive=None, classes=None) -> None:
+                      event, meta, long_table, positive=None, classes=None,
+                      causes=None) -> None:
         self._ids = ids
         self.id_column = id_column
         self._static = static
@@ -223,6 +251,8 @@ class Cohort:
         self._long = long_table
         self.positive = positive
         self.classes = classes
+        #: ``{code: name}`` of the competing causes, or None for a single event.
+        self.causes: dict[int, str] | None = causes
 
     @classmethod
     def _from_parts(cls, **parts: Any) -> Cohort:
@@ -234,7 +264,11 @@ class Cohort:
         if self.label is not None:
             encode_label(self._targets[self.label], name=self.label, positive=self.positive,
                          classes=self.classes)
-        if self.duration is not None:
+        if self.causes is not None:
+            make_competing_target(self._targets[self.event], self._targets[self.duration],
+                                  causes=self.causes, status_name=self.event,
+                                  duration_name=self.duration, require_all_causes=True)
+        elif self.duration is not None:
             check_survival_target(self._targets[self.event], self._targets[self.duration],
                                   event_name=self.event, duration_name=self.duration)
 
@@ -309,7 +343,10 @@ class Cohort:
 
     @property
     def task(self) -> str:
-        """``"survival"``, ``"classification"``, or ``"both"`` when both outcomes are declared."""
+        """``"survival"``, ``"competing"`` (declared ``causes``), ``"classification"``, or
+        ``"both"`` when a label and a single-event survival outcome are declared."""
+        if self.causes is not None:
+            return "competing"
         if self.label is not None and self.duration is not None:
             return "both"
         return "survival" if self.duration is not None else "classification"
@@ -327,14 +364,43 @@ class Cohort:
         """Survival target as a scikit-survival structured array (``event``, ``time``)."""
         if self.duration is None:
             raise TargetError("this cohort has no `duration`/`event`; declare them for survival.")
+        if self.causes is not None:
+            raise TargetError(
+                f"this cohort has competing causes {self.causes} in '{self.event}'; a "
+                "single-event survival target would treat the other causes as censoring and "
+                "over-state risk. Use a competing-risks model (CauseSpecificCox, FineGray, "
+                "DeepHitCompeting) with cohort.y_competing, or, deliberately, a cohort whose event "
+                "column is one cause (e.g. status == 1) or any cause (status > 0)."
+            )
         ev = self._targets[self.event].to_numpy(dtype=float).astype(bool)
         return make_survival_target(ev, self._targets[self.duration].to_numpy(dtype=float))
 
+    @property
+    def y_competing(self) -> np.ndarray:
+        """Competing-risks target (``status`` 0 censored / cause code, ``time``).
+
+        See :func:`lightsaber.data.make_competing_target`.
+        """
+        if self.causes is None:
+            raise TargetError(
+                "this cohort declares no competing causes; pass causes={1: 'death', ...} with "
+                "an event column holding 0 = censored and the cause codes."
+            )
+        return make_competing_target(self._targets[self.event], self._targets[self.duration],
+                                     causes=self.causes, status_name=self.event,
+                                     duration_name=self.duration)
+
     def target(self, kind: str | None = None) -> np.ndarray:
-        """The outcome for ``kind`` (``"classification"`` or ``"survival"``; default: the task)."""
-        kind = kind or ("survival" if self.duration is not None else "classification")
-        if kind not in {"classification", "survival"}:
-            raise TargetError(f"kind must be 'classification' or 'survival'; got {kind!r}.")
+        """The outcome for ``kind`` (``"classification"``, ``"survival"`` or ``"competing"``;
+        default: the task)."""
+        if kind is None:
+            kind = ("competing" if self.causes is not None else
+                    "survival" if self.duration is not None else "classification")
+        if kind not in {"classification", "survival", "competing"}:
+            raise TargetError(
+                f"kind must be 'classification', 'survival' or 'competing'; got {kind!r}.")
+        if kind == "competing":
+            return self.y_competing
         return self.y_survival if kind == "survival" else self.y_label
 
     def column(self, name: str) -> pd.Series:
@@ -377,6 +443,7 @@ class Cohort:
             long_table=self._long.subset(pos) if self._long is not None else None,
             positive=self.positive,
             classes=self.classes,
+            causes=self.causes,
         )
 
     def filter(self, condition: np.ndarray | pd.Series | Callable[[pd.DataFrame], Any] | str
@@ -445,6 +512,7 @@ class Cohort:
             ids=self._ids, id_column=self.id_column, static=static, categorical=self.categorical,
             targets=self._targets, label=self.label, duration=self.duration, event=self.event,
             meta=self._meta, long_table=None, positive=self.positive, classes=self.classes,
+            causes=self.causes,
         )
 
     # ------------------------------------------------------------------ splitting
@@ -488,6 +556,8 @@ class Cohort:
             parts.append(f"label '{self.label}' rate {d['label_rate']:.3f}")
         if "event_rate" in d:
             parts.append(f"event rate {d['event_rate']:.3f}")
+        for name, count in d.get("cause_counts", {}).items():
+            parts.append(f"{name} {count}")
         return f"Cohort({', '.join(parts)})"
 
     def _repr_html_(self) -> str:

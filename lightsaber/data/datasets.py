@@ -19,6 +19,7 @@ from lightsaber.data.synthetic import make_mortality_cohort
 from lightsaber.exceptions import CohortError
 
 __all__ = [
+    "SAMPLE_CAUSES",
     "SAMPLE_DIR",
     "SKSURV_DATASETS",
     "SUPPORT2_LEAKS",
@@ -43,8 +44,13 @@ SUPPORT2_LEAKS = ("death", "hospdead", "d.time", "slos", "hday", "sfdm2", "surv2
                   "prg2m", "prg6m", "dnr", "dnrday", "charges", "totcst", "totmcst")
 
 
+#: The sample cohort's competing causes: every stay ends in death or discharge alive.
+SAMPLE_CAUSES = {1: "death", 2: "discharge"}
+
+
 def load_sample_mortality(n_patients: int | None = None, *, seed: int = 0,
-                          directory: str | Path | None = None) -> Cohort:
+                          directory: str | Path | None = None,
+                          competing: bool = False) -> Cohort:
     """The synthetic in-hospital-mortality cohort: static features, 48 h of vitals, outcomes.
 
     Parameters
@@ -56,18 +62,24 @@ def load_sample_mortality(n_patients: int | None = None, *, seed: int = 0,
     directory : path, optional
         Folder holding ``mortality_static.csv`` and ``mortality_vitals.parquet`` (default: the
         repository's ``data_samples/``; regenerated in memory if absent).
+    competing : bool, default False
+        Death vs discharge as competing risks: the event column ``status`` (derived, 1 = died
+        in hospital, 2 = discharged alive, :data:`SAMPLE_CAUSES`) with duration ``los_days``
+        and no label. Every stay ends in one of the two, so nobody is censored.
 
     Returns
     -------
     Cohort
         ``label="died_in_hospital"``, survival outcome ``los_days`` / ``died_in_hospital``,
-        longitudinal table with time column ``hour``.
+        longitudinal table with time column ``hour``; with ``competing``, task ``"competing"``.
 
     Examples
     --------
     >>> cohort = load_sample_mortality(n_patients=100)
     >>> cohort.task, cohort.has_longitudinal
     ('both', True)
+    >>> load_sample_mortality(n_patients=100, competing=True).causes
+    {1: 'death', 2: 'discharge'}
     """
     folder = Path(directory) if directory is not None else SAMPLE_DIR
     if n_patients is None and (folder / SAMPLE_STATIC).exists():
@@ -76,6 +88,11 @@ def load_sample_mortality(n_patients: int | None = None, *, seed: int = 0,
     else:
         static, vitals = make_mortality_cohort(
             n_patients=2000 if n_patients is None else n_patients, seed=seed)
+    if competing:
+        status = np.where(static["died_in_hospital"] == 1, 1, 2)
+        return Cohort(static.assign(status=status), id="patient_id", duration="los_days",
+                      event="status", causes=SAMPLE_CAUSES, exclude=["died_in_hospital"],
+                      longitudinal=vitals, time="hour")
     return Cohort(static, id="patient_id", label="died_in_hospital", duration="los_days",
                   event="died_in_hospital", longitudinal=vitals, time="hour")
 

@@ -37,7 +37,17 @@ def describe_cohort(cohort: Cohort) -> dict[str, Any]:
             d["label_rate"] = float(np.mean(labels))
         else:
             d["label_counts"] = {str(u): int((labels == u).sum()) for u in uniques}
-    if cohort.duration is not None:
+    if cohort.causes is not None:
+        y = cohort.y_competing
+        d["event_rate"] = float((y["status"] > 0).mean())
+        d["cause_counts"] = {name: int((y["status"] == code).sum())
+                             for code, name in cohort.causes.items()}
+        d["censored"] = int((y["status"] == 0).sum())
+        d["censoring_rate"] = 1.0 - d["event_rate"]
+        d["follow_up_min"] = float(y["time"].min())
+        d["follow_up_median"] = float(np.median(y["time"]))
+        d["follow_up_max"] = float(y["time"].max())
+    elif cohort.duration is not None:
         y = cohort.y_survival
         d["event_rate"] = float(y["event"].mean())
         d["censoring_rate"] = 1.0 - d["event_rate"]
@@ -113,6 +123,9 @@ def cohort_html(cohort: Cohort, max_missing_rows: int = 15) -> str:
     if "label_counts" in d:
         rows += ("<tr><th style='text-align:left'>label counts</th>"
                  f"<td>{_fmt(d['label_counts'])}</td></tr>")
+    if "cause_counts" in d:
+        rows += ("<tr><th style='text-align:left'>events per cause</th>"
+                 f"<td>{_fmt(d['cause_counts'])}</td></tr>")
     miss = missingness_table(cohort)
     shown = miss.head(max_missing_rows).copy()
     shown["missing_rate"] = shown["missing_rate"].map(lambda v: f"{v:.1%}")

@@ -146,7 +146,7 @@ class Splits:
             With ``folds``, ``val`` is ignored: train + val is the cross-validation pool.
         stratify : str, optional
             ``"label"``, ``"event"`` or the name of a target/meta column. Each part then keeps
-            that column's distribution.
+            that column's distribution (``"event"`` on a competing-risks cohort: each cause's).
         group : str, optional
             Meta column whose groups never straddle two parts (patients are always grouped).
         folds : int, optional
@@ -335,7 +335,9 @@ def _group_strata(cohort: Cohort, stratify: str | None, group_codes: np.ndarray,
     elif stratify == "event":
         if cohort.event is None:
             raise MissingColumnError("stratify='event' but the cohort declares no `event`.")
-        values = pd.Series(cohort.y_survival["event"])
+        # Competing risks: stratify by cause (0 censored, 1..K), so every part sees each cause.
+        values = pd.Series(cohort.y_competing["status"] if cohort.causes is not None
+                           else cohort.y_survival["event"])
     else:
         values = cohort.column(stratify)
     if values.isna().any():
@@ -399,7 +401,14 @@ def _part_summary(cohort: Cohort, pos: np.ndarray) -> dict[str, Any]:
             summary["label_rate"] = _rate(labels.astype(float))
         else:
             summary["label_counts"] = {str(u): int((labels == u).sum()) for u in uniques}
-    if cohort.duration is not None:
+    if cohort.causes is not None:
+        y = cohort.y_competing[pos]
+        summary["event_rate"] = _rate((y["status"] > 0).astype(float))
+        summary["n_events"] = int((y["status"] > 0).sum())
+        summary["cause_rates"] = {name: _rate((y["status"] == code).astype(float))
+                                  for code, name in cohort.causes.items()}
+        summary["max_time"] = round(float(y["time"].max()), 10) if len(y) else None
+    elif cohort.duration is not None:
         y = cohort.y_survival[pos]
         summary["event_rate"] = _rate(y["event"])
         summary["n_events"] = int(y["event"].sum())

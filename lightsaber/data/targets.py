@@ -8,7 +8,8 @@ passed to any scikit-survival estimator or metric as they are.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from lightsaber.exceptions import TargetError
 
 __all__ = ["COMPETING_DTYPE", "SURVIVAL_DTYPE", "check_competing_target", "check_label",
            "check_survival_target", "encode_label", "is_competing_target",
-           "make_competing_target", "make_survival_target"]
+           "make_competing_target", "make_survival_target", "normalise_causes"]
 
 #: Most distinct label values an error message lists (more are summarised by their count).
 MAX_SHOWN_VALUES = 10
@@ -364,6 +365,9 @@ def encode_label(y, *, name: str = "label", positive=None, classes=None,
         f"`df['{name}'] > 0`.")
 
 
+#: What a cause name may hold (it becomes part of MLflow metric names).
+_CAUSE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
 #: dtype of a competing-risks target: ``status`` 0 = censored, 1..K = the cause that ended
 #: follow-up; ``time`` the follow-up duration.
 COMPETING_DTYPE = np.dtype([("status", "<i8"), ("time", "<f8")])
@@ -545,3 +549,46 @@ def check_competing_target(y, time=None, *, causes=None,
     return make_competing_target(y, time, causes=causes, status_name=status_name,
                                  duration_name=duration_name,
                                  require_all_causes=require_all_causes)
+
+
+def normalise_causes(causes) -> dict[int, str]:
+    """Declared causes as ``{code: name}``: a mapping as given, a sequence of codes named ``causeK``.
+
+    Names end up in metric names (``test_cause_specific_auc_death``), so they must be unique
+    and made of letters, digits, ``_`` or ``-``.
+
+    Examples
+    --------
+    >>> normalise_causes({2: "discharge", 1: "death"})
+    {1: 'death', 2: 'discharge'}
+    >>> normalise_causes([1, 2])
+    {1: 'cause1', 2: 'cause2'}
+    """
+    if isinstance(causes, Mapping):
+        items = list(causes.items())
+    elif isinstance(causes, (str, bytes)) or not isinstance(causes, Iterable):
+        raise TargetError(
+            f"causes must map cause codes to names, e.g. {{1: 'death', 2: 'discharge'}}, or "
+            f"list the codes; got {causes!r}."
+        )
+    else:
+        items = [(code, f"cause{code}") for code in causes]
+    out: dict[int, str] = {}
+    for code, name in items:
+        if isinstance(code, (bool, np.bool_)) or not isinstance(code, (int, np.integer)) \
+                or code < 1:
+            raise TargetError(
+                f"cause code {code!r} must be a positive integer (0 means censored); declare "
+                "them as e.g. causes={1: 'death', 2: 'discharge'}."
+            )
+        if not isinstance(name, str) or not _CAUSE_NAME.fullmatch(name):
+            raise TargetError(
+                f"cause {int(code)} has name {name!r}; names become part of metric names, so "
+                "use letters, digits, '_' or '-' (e.g. 'death', 'in_hospital_death')."
+            )
+        out[int(code)] = name
+    if len(set(out.values())) != len(out) or len(out) != len(items):
+        raise TargetError(f"causes must have distinct codes and names; got {dict(items)!r}.")
+    if not out:
+        raise TargetError("causes is empty; declare at least one cause, e.g. {1: 'death'}.")
+    return dict(sorted(out.items()))
