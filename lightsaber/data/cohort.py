@@ -343,8 +343,11 @@ class Cohort:
 
     @property
     def task(self) -> str:
-        """``"survival"``, ``"competing"`` (declared ``causes``), ``"classification"``, or
-        ``"both"`` when a label and a single-event survival outcome are declared."""
+        """The outcome kind: survival, competing, classification or both.
+
+        ``"competing"`` when ``causes`` are declared; ``"both"`` for a label and a single-event
+        survival outcome.
+        """
         if self.causes is not None:
             return "competing"
         if self.label is not None and self.duration is not None:
@@ -391,8 +394,7 @@ class Cohort:
                                      duration_name=self.duration)
 
     def target(self, kind: str | None = None) -> np.ndarray:
-        """The outcome for ``kind`` (``"classification"``, ``"survival"`` or ``"competing"``;
-        default: the task)."""
+        """The outcome for ``kind``: classification, survival or competing (default: the task)."""
         if kind is None:
             kind = ("competing" if self.causes is not None else
                     "survival" if self.duration is not None else "classification")

@@ -552,7 +552,7 @@ def check_competing_target(y, time=None, *, causes=None,
 
 
 def normalise_causes(causes) -> dict[int, str]:
-    """Declared causes as ``{code: name}``: a mapping as given, a sequence of codes named ``causeK``.
+    """Declared causes as ``{code: name}``; a sequence of codes gets the names ``causeK``.
 
     Names end up in metric names (``test_cause_specific_auc_death``), so they must be unique
     and made of letters, digits, ``_`` or ``-``.

@@ -35,10 +35,10 @@ def test_a_single_event_target_of_a_competing_cohort_is_refused_with_the_fix():
     cohort = Cohort(_frame(), id="pid", duration="days", event="status", causes=[1, 2])
     assert cohort.causes == {1: "cause1", 2: "cause2"}
     with pytest.raises(TargetError, match="over-state risk. Use a competing-risks model"):
-        cohort.y_survival
+        _ = cohort.y_survival
     with pytest.raises(TargetError, match="declares no competing causes"):
-        Cohort(_frame().assign(status=lambda f: (f.status > 0).astype(int)), id="pid",
-               duration="days", event="status").y_competing
+        _ = Cohort(_frame().assign(status=lambda f: (f.status > 0).astype(int)), id="pid",
+                   duration="days", event="status").y_competing
 
 
 @pytest.mark.parametrize(("causes", "change", "message"), [
