@@ -168,6 +168,15 @@ def check_survival_target(
                 "expected a structured survival array with two fields (event, time), e.g. from "
                 f"sksurv.util.Surv.from_arrays; got dtype {arr.dtype}. Or pass event and time."
             )
+        if is_competing_target(arr):
+            raise TargetError(
+                "got a competing-risks target (fields status, time; causes "
+                f"{sorted(set(arr['status'][arr['status'] > 0].tolist()))[:MAX_SHOWN_VALUES]}) "
+                "where a single-event survival target is needed; treating the other causes as "
+                "censoring would over-state risk. Use a competing-risks model (CauseSpecificCox, "
+                "FineGray, DeepHitCompeting, LogisticHazardCompeting), or, deliberately, "
+                "Surv.from_arrays(y['status'] == 1, y['time']) for one cause."
+            )
         event_field, time_field = arr.dtype.names
         event, time = arr[event_field], arr[time_field]
         event_name, duration_name = event_field, time_field

@@ -11,6 +11,8 @@ and problems raise :class:`LossInputError` (also a ``ValueError``).
 * :func:`vae_loss` — VAE negative ELBO for VAECox pre-training, NaN-masked inputs;
 * :func:`deephit_loss`, :func:`logistic_hazard_loss`, :func:`pmf_loss`, :func:`mtlr_loss` —
   pycox's discrete-time losses, with :func:`discretise_durations` for the grid;
+* :func:`deephit_competing_loss`, :func:`logistic_hazard_competing_loss` — discrete-time
+  competing-risks losses (pycox's DeepHit for K causes; the multinomial logistic hazard);
 * :func:`weibull_aft_loss` — Weibull AFT negative log-likelihood (log scale, log shape).
 
 :data:`LOSSES` registers every survival loss with the output width it needs. Formulas,
@@ -28,7 +30,14 @@ Examples
 """
 
 from lightsaber.exceptions import LossInputError
-from lightsaber.losses.catalogue import LOSSES, PER_TIME_BIN, LossSpec, get_loss
+from lightsaber.losses.catalogue import (
+    LOSSES,
+    PER_CAUSE_AND_TIME_BIN,
+    PER_TIME_BIN,
+    LossSpec,
+    get_loss,
+)
+from lightsaber.losses.competing import deephit_competing_loss, logistic_hazard_competing_loss
 from lightsaber.losses.cox import cox_ph_loss
 from lightsaber.losses.discrete import deephit_loss, logistic_hazard_loss, mtlr_loss, pmf_loss
 from lightsaber.losses.discretise import DiscreteTarget, discretise_durations
@@ -41,11 +50,14 @@ __all__ = [
     "LOSSES",
     "LossInputError",
     "LossSpec",
+    "PER_CAUSE_AND_TIME_BIN",
     "PER_TIME_BIN",
     "cox_ph_loss",
+    "deephit_competing_loss",
     "deephit_loss",
     "discretise_durations",
     "get_loss",
+    "logistic_hazard_competing_loss",
     "logistic_hazard_loss",
     "mtlr_loss",
     "pmf_loss",

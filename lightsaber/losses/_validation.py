@@ -16,6 +16,7 @@ import torch
 from lightsaber.exceptions import LossInputError
 
 __all__ = [
+    "as_cause",
     "as_duration",
     "as_duration_index",
     "as_event",
@@ -108,6 +109,39 @@ def as_event(event: Any, n: int, device: torch.device) -> torch.Tensor:
             f"hold other values (batch positions {_positions(bad)})."
         )
     return tensor != 0
+
+
+def as_cause(cause: Any, n: int, n_causes: int, device: torch.device) -> torch.Tensor:
+    """Cause codes as an int64 tensor of shape ``(n,)``: 0 = censored, ``1..n_causes`` = cause.
+
+    Booleans read as 0/1 (one cause); float input holding whole numbers is accepted (a trainer
+    may carry the cause in a float target column).
+
+    Examples
+    --------
+    >>> as_cause(torch.tensor([0.0, 2.0, 1.0]), 3, 2, torch.device("cpu")).tolist()
+    [0, 2, 1]
+    """
+    tensor = _as_column(cause, "cause", n, device)
+    if tensor.dtype == torch.bool:
+        tensor = tensor.to(torch.int64)
+    if tensor.is_complex():
+        raise LossInputError(f"cause must be integer codes; got dtype {tensor.dtype}.")
+    if tensor.is_floating_point():
+        bad = ~torch.isfinite(tensor) | (tensor != torch.round(tensor))
+        if bool(bad.any()):
+            raise LossInputError(
+                f"cause must hold whole codes (0 = censored, 1..{n_causes} = the cause); "
+                f"{int(bad.sum())} row(s) do not (batch positions {_positions(bad)}).")
+    tensor = tensor.to(torch.int64)
+    bad = (tensor < 0) | (tensor > n_causes)
+    if bool(bad.any()):
+        raise LossInputError(
+            f"cause must lie in [0, {n_causes}] (0 = censored, 1..{n_causes} = one of the "
+            f"prediction's {n_causes} cause(s)); {int(bad.sum())} row(s) lie outside (batch "
+            f"positions {_positions(bad)}, max {int(tensor.max())}). Give the prediction shape "
+            "(n, n_causes, n_bins) with one slice per cause, and number the causes 1..K.")
+    return tensor
 
 
 def as_duration(duration: Any, n: int, device: torch.device, *,

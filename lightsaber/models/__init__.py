@@ -1,8 +1,13 @@
-"""Networks and estimators: modules, skorch nets, survival recipes and competing-risks models."""
+"""Networks and estimators: modules, skorch nets, survival recipes and competing-risks models.
+
+Competing risks: :class:`CauseSpecificCox` and :class:`FineGray` (classical), and the deep
+:class:`DeepHitCompeting` and :class:`LogisticHazardCompeting` (on :class:`CompetingRisksNet`).
+"""
 
 from lightsaber.models.competing import CauseSpecificCox, FineGray
+from lightsaber.models.competing_recipes import DeepHitCompeting, LogisticHazardCompeting
 from lightsaber.models.modules import MLP, SequenceNet
-from lightsaber.models.nets import ClassifierNet, LossFunction, SurvivalNet
+from lightsaber.models.nets import ClassifierNet, CompetingRisksNet, LossFunction, SurvivalNet
 from lightsaber.models.recipes import (
     MTLR,
     PMF,
@@ -18,10 +23,13 @@ from lightsaber.models.recipes import (
 __all__ = [
     "CauseSpecificCox",
     "ClassifierNet",
+    "CompetingRisksNet",
     "DeepHit",
+    "DeepHitCompeting",
     "DeepSurv",
     "FineGray",
     "LogisticHazard",
+    "LogisticHazardCompeting",
     "LossFunction",
     "MLP",
     "MTLR",

@@ -17,7 +17,7 @@ model                                      searched
   with ``VAECoxNetwork`` (``VAECox``)      ``module__hidden``, ``module__latent_features``,
                                            ``module__dropout``, ``pretrain_epochs``, ``beta``
 discrete-time loss (DeepHit, PMF, ...)     ``cuts``, ``cut_scheme``
-``DeepHit``                                ``loss__alpha``, ``loss__sigma``
+``DeepHit``, ``DeepHitCompeting``          ``loss__alpha``, ``loss__sigma``
 ``RankSVX``                                ``loss__margin``
 ``ClassifierNet``                          ``class_weight``
 ``LogisticRegression``                     ``C``, ``class_weight``
@@ -88,6 +88,8 @@ DISCRETE_TIME: dict[str, Any] = {
 #: Per registered loss name: its searched options (``loss__`` is added).
 LOSS_SPACES: dict[str, dict[str, Any]] = {
     "deephit": {"alpha": {"uniform": [0.1, 0.9]}, "sigma": {"choice": [0.1, 0.5, 1.0]}},
+    "deephit_competing": {"alpha": {"uniform": [0.1, 0.9]},
+                          "sigma": {"choice": [0.1, 0.5, 1.0]}},
     "ranking": {"margin": {"loguniform": [0.1, 2.0]}},
 }
 #: VAECox's own arguments.

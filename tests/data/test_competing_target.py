@@ -52,3 +52,10 @@ def test_durations_and_shapes_are_checked_like_survival_targets():
         make_competing_target([1, 0, 2], [1.0, 2.0])
     with pytest.raises(TargetError, match="structured array"):
         check_competing_target(np.array([1, 0, 2]))
+
+
+def test_single_event_checks_refuse_a_competing_target_with_the_fix():
+    from lightsaber.data import check_survival_target
+
+    with pytest.raises(TargetError, match=r"competing-risks target .*causes \[1, 2\]"):
+        check_survival_target(make_competing_target([0, 1, 2], [1.0, 2.0, 3.0]))

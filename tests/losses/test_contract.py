@@ -1,7 +1,8 @@
 """Contract over every registered loss (``lightsaber.losses.LOSSES``).
 
 Each entry, called as ``spec(prediction, duration, event)`` with a prediction of
-``spec.width(n_bins)`` columns, must give: a finite scalar of the prediction's dtype; finite
+``spec.width(n_bins)`` columns (a competing-risks loss with one cause, its single-event case),
+must give: a finite scalar of the prediction's dtype; finite
 gradients that reach every row and every column of the prediction (not every element: the
 logistic-hazard likelihood, by definition, ignores bins after a row's own); a finite value still
 connected to the graph on a batch without events; the same value when rows are permuted (tied
@@ -23,7 +24,13 @@ import pytest
 import torch
 
 import lightsaber.losses as losses
-from lightsaber.losses import LOSSES, PER_TIME_BIN, LossInputError, get_loss
+from lightsaber.losses import (
+    LOSSES,
+    PER_CAUSE_AND_TIME_BIN,
+    PER_TIME_BIN,
+    LossInputError,
+    get_loss,
+)
 
 N_BINS = 5
 NAMES = sorted(LOSSES)
@@ -54,7 +61,9 @@ def test_registry_names_and_widths():
     widths = {name: spec.output_width for name, spec in LOSSES.items()}
     assert widths == {"cox": 1, "cox_efron": 1, "ranking": 1, "deephit": PER_TIME_BIN,
                       "logistic_hazard": PER_TIME_BIN, "pmf": PER_TIME_BIN,
-                      "mtlr": PER_TIME_BIN, "weibull_aft": 2}
+                      "mtlr": PER_TIME_BIN, "weibull_aft": 2,
+                      "deephit_competing": PER_CAUSE_AND_TIME_BIN,
+                      "logistic_hazard_competing": PER_CAUSE_AND_TIME_BIN}
     assert all(spec.name == name for name, spec in LOSSES.items())
     assert LOSSES["cox_efron"].options == {"ties": "efron"}
     with pytest.raises(TypeError):

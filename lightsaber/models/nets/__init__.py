@@ -2,7 +2,8 @@
 
 :class:`ClassifierNet` and :class:`SurvivalNet` are scikit-learn estimators (``fit`` /
 ``predict_proba`` / ``predict`` / ``predict_survival_function``) built on skorch's
-``NeuralNet``. Compared with plain skorch they:
+``NeuralNet``; :class:`CompetingRisksNet` is the ``SurvivalNet`` of competing risks
+(``predict_cumulative_incidence``). Compared with plain skorch they:
 
 * batch by slicing in-memory tensors (:mod:`lightsaber.models.skorch.batching`), not
   per-sample indexing;
@@ -16,6 +17,7 @@
 
 from lightsaber.models.nets.base import LightsaberNet, LossFunction
 from lightsaber.models.nets.classifier import ClassifierNet
+from lightsaber.models.nets.competing import CompetingRisksNet
 from lightsaber.models.nets.survival import SurvivalNet
 
-__all__ = ["ClassifierNet", "LightsaberNet", "LossFunction", "SurvivalNet"]
+__all__ = ["ClassifierNet", "CompetingRisksNet", "LightsaberNet", "LossFunction", "SurvivalNet"]

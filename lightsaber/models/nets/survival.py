@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from lightsaber._moved import renamed_keywords
-from lightsaber.data.targets import check_survival_target
-from lightsaber.exceptions import ArgumentError, NotFittedError
-from lightsaber.losses.catalogue import LossSpec
+from lightsaber.data.targets import check_survival_target, is_competing_target
+from lightsaber.exceptions import ArgumentError, NotFittedError, TargetError
+from lightsaber.losses.catalogue import PER_CAUSE_AND_TIME_BIN, LossSpec
 from lightsaber.losses.cox import cox_ph_loss
 from lightsaber.models.nets.base import LightsaberNet, LossFunction, check_keywords
 from lightsaber.models.survival_outputs import (
@@ -26,7 +26,35 @@ from lightsaber.models.survival_outputs import (
     weibull_survival,
 )
 
-__all__ = ["SurvivalNet"]
+__all__ = ["SurvivalNet", "single_event_target"]
+
+
+def single_event_target(y: Any, model: str, *, allow_all_censored: bool = False) -> np.ndarray:
+    """The validated single-event target; a competing-risks target is a clear error.
+
+    A competing-risks target (``status`` 0 / cause code, ``time``; see
+    :func:`lightsaber.data.make_competing_target`) would otherwise be refused for its
+    non-binary codes, or, with one cause coded 1, be read silently as a binary event.
+
+    Examples
+    --------
+    >>> from lightsaber.data import make_competing_target
+    >>> single_event_target(make_competing_target([1, 2, 0], [1.0, 2, 3]), "DeepSurv")
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.TargetError: DeepSurv models a single event, but y is a ...
+    """
+    if is_competing_target(y):
+        causes = sorted(set(np.asarray(y["status"])[np.asarray(y["status"]) > 0].tolist()))
+        raise TargetError(
+            f"{model} models a single event, but y is a competing-risks target (fields "
+            f"status, time; causes {causes[:10]}). Use a competing-risks model "
+            "(DeepHitCompeting, LogisticHazardCompeting, CauseSpecificCox, FineGray), or fit "
+            "one cause deliberately with a binary target, e.g. "
+            "sksurv.util.Surv.from_arrays(y['status'] == 1, y['time']) (the other causes "
+            "then count as censoring: a cause-specific model, whose 1 - S(t) over-states that "
+            "cause's cumulative incidence).")
+    return check_survival_target(y, allow_all_censored=allow_all_censored)
 
 
 class SurvivalNet(LightsaberNet):
@@ -156,6 +184,12 @@ class SurvivalNet(LightsaberNet):
                     f"output must be one of {OUTPUT_KINDS}; got {self.output!r}.")
             return self.output
         spec = self._loss_spec()
+        if spec is not None and spec.output_width == PER_CAUSE_AND_TIME_BIN:
+            raise ArgumentError(
+                f"loss {spec.name!r} is a competing-risks loss (one output per cause and time "
+                f"bin); {type(self).__name__} models a single event. Use DeepHitCompeting, "
+                "LogisticHazardCompeting or CompetingRisksNet (lightsaber.models) with a "
+                "competing-risks target.")
         if spec is None or spec.output_width == 1:
             return "risk"
         if spec.output_width == 2:
@@ -168,7 +202,7 @@ class SurvivalNet(LightsaberNet):
         return {"out_features": width if width is not None else len(self.cuts_)}
 
     def _target_tensor(self, y: Any) -> torch.Tensor:
-        target = check_survival_target(y, allow_all_censored=True)
+        target = single_event_target(y, type(self).__name__, allow_all_censored=True)
         time, event = target["time"], target["event"]
         kind = self._output_kind()
         if kind in DISCRETE_KINDS:
@@ -189,8 +223,8 @@ class SurvivalNet(LightsaberNet):
         if not (callable(self.loss) or isinstance(self.loss, str)):
             raise ArgumentError(
                 f"loss must be a registered loss name or a callable; got {self.loss!r}.")
+        target = single_event_target(y, type(self).__name__)
         kind = self._output_kind()
-        target = check_survival_target(y)
         if kind in DISCRETE_KINDS:
             from lightsaber.losses import discretise_durations
 
@@ -233,7 +267,7 @@ class SurvivalNet(LightsaberNet):
 
     def _after_fit(self, X: Any, y: Any) -> None:
         self.baseline_ = None
-        target = check_survival_target(y)
+        target = single_event_target(y, type(self).__name__)
         kind = self._output_kind()
         self.output_kind_ = kind
         if kind == "risk":
