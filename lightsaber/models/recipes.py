@@ -22,6 +22,12 @@ Every recipe takes ``module`` (default :class:`~lightsaber.models.MLP`; pass
 ``max_epochs``, ``module__hidden`` ...). :class:`VAECox` reads tabular features only: its
 decoder reconstructs them (``ls.fit`` flattens a longitudinal cohort for it).
 
+The competing-risks counterparts of ``DeepHit`` and ``LogisticHazard`` (a
+competing-risks target, cumulative incidence per cause) are
+:class:`~lightsaber.models.DeepHitCompeting` and
+:class:`~lightsaber.models.LogisticHazardCompeting`, in
+:mod:`lightsaber.models.competing_recipes`.
+
 All recipes but ``VAECox`` differ from a plain ``SurvivalNet`` only in their default loss, so
 they are rows of one table (:data:`_RECIPES`) turned into classes by :func:`_recipe_class`;
 ``VAECox`` adds pre-training and is written out.
