@@ -7,6 +7,12 @@ arithmetic (ratios, ``1 - ratio``, ``cumprod``) and the lookup rule of
 ``sksurv.nonparametric.SurvivalFunctionEstimator.predict_proba`` /
 ``CensoringDistributionEstimator`` are reproduced operation for operation, and
 ``tests/metrics/test_km.py`` checks equality with scikit-survival.
+
+Two tie conventions for the censoring distribution, one home: :func:`censoring_kaplan_meier`
+(scikit-survival's, for the IPCW metrics: an event tied with a censoring happens first and
+leaves the censoring's risk set) and :func:`censoring_left_limits` (``survival::survfit``'s and
+``cmprsk::crr``'s, for the Fine-Gray weights: the tied event stays at risk, read at each row's
+left limit ``G(T_i-)``). They agree where no event ties a censoring.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import numpy as np
 
 from lightsaber.exceptions import MetricError
 
-__all__ = ["StepFunction", "censoring_kaplan_meier", "kaplan_meier"]
+__all__ = ["StepFunction", "censoring_kaplan_meier", "censoring_left_limits", "kaplan_meier"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +136,35 @@ def censoring_kaplan_meier(event: np.ndarray, time: np.ndarray) -> StepFunction:
     uniq, n_events, n_at_risk, n_censored = _counts(event, time)
     prob = _product_limit(n_censored, n_at_risk - n_events)
     return StepFunction(np.r_[-np.inf, uniq], np.r_[1.0, prob], "censoring")
+
+
+def censoring_left_limits(event: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier censoring distribution at each row's left limit, ``G(T_i-)``, as ``crr``.
+
+    Censorings are the "events" of this estimate and everyone with ``T >= c`` is at risk at a
+    censoring time ``c``: unlike :func:`censoring_kaplan_meier`, an event tied with a censoring
+    counts as still at risk (``survival::survfit``'s convention). ``G(T_i-)`` multiplies the
+    factors of the censoring times strictly before ``T_i``, as ``cmprsk::crr`` evaluates it (at
+    ``T_i * (1 - 100 eps)``); the Fine-Gray weights
+    (:func:`lightsaber.models._competing_fit.fit_fine_gray`) use it.
+
+    Parameters
+    ----------
+    event : numpy.ndarray of bool
+        Whether each row ended in an event (any cause); ``False`` = censored.
+    time : numpy.ndarray
+        Follow-up times.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``G(T_i-)`` per row, in the input order.
+
+    Examples
+    --------
+    >>> censoring_left_limits(np.array([True, False, True, False]), np.array([1.0, 2, 2, 3]))
+    array([1.        , 1.        , 1.        , 0.66666667])
+    """
+    uniq, _, n_at_risk, n_censored = _counts(event, time)
+    surv = _product_limit(n_censored, n_at_risk)
+    return np.r_[1.0, surv[:-1]][np.searchsorted(uniq, time)]

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from lightsaber._moved import renamed_keywords
-from lightsaber.exceptions import MetricError
+from lightsaber.exceptions import ConvergenceError, MetricError
 from lightsaber.metrics._cox import fit_cox, rcs_basis
 from lightsaber.metrics._km import kaplan_meier
 from lightsaber.metrics.validation import (
@@ -249,7 +249,14 @@ def integrated_calibration_index(y: Any, survival_at_horizon: Any, horizon: floa
         basis = cll[:, None]  # too few distinct values for a spline: linear in cll
     else:
         basis = rcs_basis(cll, knots)
-    fit = fit_cox(basis, y["event"], y["time"])
+    try:
+        fit = fit_cox(basis, y["event"], y["time"], what="the calibration Cox model")
+    except ConvergenceError as exc:  # a metric's failure is a MetricError
+        raise MetricError(
+            "integrated_calibration_index cannot fit its calibration Cox model on these rows: "
+            "the predictions take too few distinct values for a spline fit, or separate "
+            f"events from non-events almost perfectly ({exc})"
+        ) from exc
     observed = 1.0 - fit.survival_at(basis, h)
     gap = np.absolute(observed - risk)
     return ICIResult(

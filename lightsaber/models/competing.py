@@ -43,7 +43,8 @@ from sklearn.utils.validation import validate_data
 
 from lightsaber.data.targets import check_competing_target
 from lightsaber.exceptions import ArgumentError, NotFittedError, TargetError
-from lightsaber.models._competing_fit import CoxFit, fit_cox, fit_fine_gray
+from lightsaber.metrics._cox import CoxFit, fit_cox
+from lightsaber.models._competing_fit import fit_fine_gray
 
 __all__ = ["CauseSpecificCox", "FineGray"]
 
@@ -271,7 +272,7 @@ class CauseSpecificCox(_CompetingRisksModel):
         for cause in causes.tolist():
             fits[cause] = fit_cox(data, status == cause, time, ties=self.ties,
                                   alpha=float(self.alpha), n_iter=int(self.n_iter),
-                                  tol=float(self.tol), names=names,
+                                  tol=float(self.tol), strict=True, names=names,
                                   what=f"cause-specific Cox model for cause {cause}")
         grid = np.unique(time[status > 0])
         log_hazard = np.full((causes.size, grid.size), -np.inf)

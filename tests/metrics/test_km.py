@@ -16,7 +16,7 @@ from sksurv.nonparametric import CensoringDistributionEstimator, SurvivalFunctio
 from sksurv.util import Surv
 
 from lightsaber.metrics import MetricError
-from lightsaber.metrics._km import censoring_kaplan_meier, kaplan_meier
+from lightsaber.metrics._km import censoring_kaplan_meier, censoring_left_limits, kaplan_meier
 from tests.conftest import shared_file
 
 
@@ -47,6 +47,24 @@ def test_beyond_follow_up_raises_unless_the_estimate_reached_zero():
         g(np.array([4.0]))
     km = kaplan_meier(np.array([True, True]), np.array([1.0, 2.0]))  # reaches 0 at t = 2
     assert km(np.array([5.0])).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_censoring_left_limits_differ_from_the_censoring_km_only_past_a_tie(seed):
+    """``G(T_i-)``: scikit-survival's convention up to an event tied with a censoring."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 60))
+    time = rng.exponential(size=n)  # distinct, except the tie made here
+    event = rng.random(n) < 0.6
+    time[:2], event[:2] = np.median(time), [True, False]
+    uniq = np.unique(time)
+    before = np.r_[uniq[0] - 1, uniq[:-1]][np.searchsorted(uniq, time)]  # the previous time
+    sksurv_left = censoring_kaplan_meier(event, time)(before)
+    got = censoring_left_limits(event, time)
+    upto = time <= time[0]
+    np.testing.assert_array_equal(got[upto], sksurv_left[upto])
+    # past the tie the event stays at risk here (survfit, crr) but is removed first there
+    assert np.all(got[~upto] > sksurv_left[~upto])
 
 
 def _cases(name):

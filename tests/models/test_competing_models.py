@@ -21,8 +21,10 @@ from sksurv.util import Surv
 import lightsaber.models.competing as competing
 from lightsaber.data import make_competing_target
 from lightsaber.exceptions import ArgumentError, ConvergenceError, NotFittedError, TargetError
+from lightsaber.metrics._cox import fit_cox
+from lightsaber.metrics._km import censoring_left_limits
 from lightsaber.models import CauseSpecificCox, FineGray
-from lightsaber.models._competing_fit import censoring_left_limits, fit_cox, fit_fine_gray
+from lightsaber.models._competing_fit import fit_fine_gray
 from tests.conftest import shared_file
 
 FIXTURES = ("melanoma", "pbc2")
@@ -128,7 +130,7 @@ def _efron_loglik(b, X, event, time):
 def _crr_loglik(b, X, status, time, cause=1):
     """``cmprsk``'s Fortran ``crrf``, loop for loop (sign flipped: a log-likelihood)."""
     eta, total = X @ b, 0.0
-    g_left = censoring_left_limits(time, status == 0)
+    g_left = censoring_left_limits(status != 0, time)
     for u in np.unique(time[status == cause]):
         failing = (time == u) & (status == cause)
         g_now = g_left[time == u][0]
@@ -170,7 +172,7 @@ def test_fine_gray_maximises_crr_likelihood_with_heavy_ties():
     grad = _numeric_gradient(lambda b: _crr_loglik(b, X, status, time), fit.coef)
     assert np.abs(grad).max() < 1e-5
     # crrfit's baseline jump: d / (weighted risk-set sum), raw covariates
-    g_left = censoring_left_limits(time, status == 0)
+    g_left = censoring_left_limits(status != 0, time)
     eta = X @ fit.coef
     for u, jump in zip(fit.event_times, fit.hazard, strict=True):
         g_now = g_left[time == u][0]
@@ -183,7 +185,7 @@ def test_censoring_weights_are_left_limits_with_events_at_risk():
     time = np.array([1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
     censored = np.array([True, True, False, False, True, False])
     # censorings at 1 (6 at risk) and 2 (5 at risk: the events at 2 count), 3 (2 at risk)
-    g = censoring_left_limits(time, censored)
+    g = censoring_left_limits(~censored, time)
     np.testing.assert_allclose(g, [1, 5 / 6, 5 / 6, 5 / 6, 5 / 6 * 4 / 5, 5 / 6 * 4 / 5 / 2])
 
 
