@@ -8,7 +8,8 @@ This is the one home of metric plots: single-model diagnostics (ROC, precision-r
 reliability, AUC(t), calibration at horizons) and the before/after comparisons of post-hoc
 calibration that ``ls.fit(..., calibrate=...)`` logs under ``calibration/``
 (:func:`plot_reliability_before_after`, :func:`plot_survival_calibration_before_after`,
-:func:`plot_d_calibration`).
+:func:`plot_d_calibration`); and stacked cumulative incidence curves for competing risks
+(:func:`plot_cumulative_incidence`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import MetricError
 from lightsaber.metrics.calibration import expected_calibration_error, reliability_curve
 from lightsaber.metrics.classification import binary_inputs
+from lightsaber.metrics.competing import cumulative_incidence
 from lightsaber.metrics.survival import TimeDependentAUC, survival_at_times
 from lightsaber.metrics.survival_calibration import calibration_at_horizon
 from lightsaber.metrics.validation import as_survival_target
 
 __all__ = [
     "plot_calibration_at_horizons",
+    "plot_cumulative_incidence",
     "plot_d_calibration",
     "plot_precision_recall",
     "plot_reliability",
@@ -141,6 +144,60 @@ def plot_time_dependent_auc(
     ax.set(xlabel="Time", ylabel="Cumulative/dynamic AUC(t)", ylim=(0, 1),
            title="Time-dependent AUC")
     ax.legend(loc="lower right")
+    return _figure(ax)
+
+
+def plot_cumulative_incidence(y: Any, times: Any = None, *, causes: Any = None,
+                              cif: Any = None, ax: Axes | None = None) -> Figure:
+    """Stacked cumulative incidence curves, one band per cause, the rest event-free.
+
+    Without ``cif``, the Aalen-Johansen estimate of ``y`` (:func:`cumulative_incidence`); with
+    ``cif`` (``{cause: (n, len(times)) matrix}``, e.g. a model's
+    ``predict_cumulative_incidence`` per cause), the mean predicted CIF of the rows. At each
+    time the bands stack to the probability of having left by any door.
+
+    Parameters
+    ----------
+    y : structured array or (status, time) tuple
+        Competing-risks outcome.
+    times : array-like, optional
+        Times to draw at (default: 100 points over the follow-up).
+    causes : mapping {int: str} or sequence of int, optional
+        The causes to draw, with names for the legend (default: the codes seen in ``y``).
+    cif : mapping {int: array}, optional
+        Predicted CIFs per cause on ``times``.
+    ax : matplotlib Axes, optional
+
+    Examples
+    --------
+    >>> y = ([1, 2, 0, 1, 2, 2], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    >>> fig = plot_cumulative_incidence(y, causes={1: "death", 2: "discharge"})
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['death', 'discharge']
+    """
+    from lightsaber.data.targets import check_competing_target
+
+    target = check_competing_target(y)
+    if causes is None:
+        causes = sorted(set(target["status"][target["status"] > 0].tolist()))
+    names = dict(causes) if isinstance(causes, dict) else {int(c): f"cause {c}" for c in causes}
+    if times is None:
+        times = np.linspace(0.0, float(target["time"].max()), 100)
+    times = np.asarray(times, dtype=float)
+    if cif is None:
+        curves = [cumulative_incidence(target, times, cause=k) for k in names]
+        title = "Cumulative incidence (Aalen-Johansen)"
+    else:
+        missing = [k for k in names if k not in cif]
+        if missing:
+            raise MetricError(f"cif has no curves for cause(s) {missing}; it has {sorted(cif)}.")
+        curves = [np.asarray(cif[k], dtype=float).reshape(-1, len(times)).mean(axis=0)
+                  for k in names]
+        title = "Mean predicted cumulative incidence"
+    ax = _axes(ax)
+    ax.stackplot(times, *curves, labels=list(names.values()), step="post", alpha=0.8)
+    ax.set(xlabel="Time", ylabel="Cumulative incidence", ylim=(0, 1), title=title)
+    ax.legend(loc="upper left")
     return _figure(ax)
 
 

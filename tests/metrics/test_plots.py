@@ -59,3 +59,27 @@ def test_survival_plots_return_figures():
     fig = plot_calibration_at_horizons(y, surv, grid, [0.25, 0.5, 1.0], n_groups=5)
     curves = fig.axes[0].get_lines()[1:]  # after the diagonal
     assert len(curves) == 3 and all(len(c.get_xdata()) == 5 for c in curves)
+
+
+def test_cumulative_incidence_stacks_aalen_johansen_or_predicted_curves():
+    import pytest
+
+    from lightsaber.exceptions import MetricError
+    from lightsaber.metrics import cumulative_incidence
+    from lightsaber.metrics.plots import plot_cumulative_incidence
+
+    rng = np.random.default_rng(2)
+    y = (rng.choice([0, 1, 2], 200, p=[0.3, 0.3, 0.4]), rng.exponential(1.0, 200))
+    times = np.linspace(0.0, 2.0, 30)
+    fig = plot_cumulative_incidence(y, times, causes={1: "death", 2: "discharge"})
+    bands = fig.axes[0].collections
+    assert len(bands) == 2 and isinstance(fig, Figure)
+    top = bands[1].get_paths()[0].vertices[:, 1].max()  # the stack reaches AJ(1) + AJ(2)
+    expected = (cumulative_incidence(y, times, cause=1)
+                + cumulative_incidence(y, times, cause=2)).max()
+    assert top == pytest.approx(expected)
+    predicted = {1: np.full((5, 30), 0.2), 2: np.full((5, 30), 0.3)}
+    fig = plot_cumulative_incidence(y, times, causes=[1, 2], cif=predicted)
+    assert fig.axes[0].get_title().startswith("Mean predicted")
+    with pytest.raises(MetricError, match=r"no curves for cause\(s\) \[2\]"):
+        plot_cumulative_incidence(y, times, causes=[1, 2], cif={1: predicted[1]})
