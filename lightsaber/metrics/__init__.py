@@ -63,7 +63,7 @@ from lightsaber.metrics.concordance import (
     harrell_c,
     uno_c,
 )
-from lightsaber.metrics.prediction import SurvivalPrediction
+from lightsaber.metrics.prediction import CompetingPrediction, SurvivalPrediction
 from lightsaber.metrics.survival import (
     TimeDependentAUC,
     brier_score,
@@ -88,6 +88,7 @@ from lightsaber.metrics.validation import check_risk
 
 __all__ = [
     "BootstrapResult",
+    "CompetingPrediction",
     "ConcordanceResult",
     "DCalibration",
     "HorizonCalibration",

@@ -6,9 +6,10 @@
 * :func:`paired_bootstrap` — the same resamples applied to two models' predictions on the same
   rows; the interval is that of the difference ``metric(a) - metric(b)``.
 
-Resampling is **stratified** by default — by event indicator for survival outcomes, by label for
-classification — so every replicate keeps the number of events / the class balance (and a
-rare-outcome metric stays defined). Everything is reproducible from ``seed``.
+Resampling is **stratified** by default — by event indicator for survival outcomes, by status
+(censored or the cause) for competing risks, by label for classification — so every replicate
+keeps the number of events / the class balance (and a rare-outcome metric stays defined).
+Everything is reproducible from ``seed``.
 
 Context such as ``y_train`` (the censoring distribution) is held fixed: only the evaluated rows
 are resampled. A replicate on which the metric is undefined (a
@@ -30,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from lightsaber.data.targets import check_label
+from lightsaber.data.targets import check_competing_target, check_label
 from lightsaber.exceptions import LightsaberError, MetricError
 from lightsaber.metrics._pairs import HarrellIndex
 from lightsaber.metrics.catalogue import TASKS, Metric, get_metric
 from lightsaber.metrics.concordance import check_tol
-from lightsaber.metrics.prediction import SurvivalPrediction
+from lightsaber.metrics.prediction import CompetingPrediction, SurvivalPrediction
 from lightsaber.metrics.validation import as_survival_target, check_risk
 
 __all__ = ["BootstrapResult", "PairedBootstrapResult", "bootstrap_ci", "paired_bootstrap"]
@@ -224,7 +225,7 @@ def _resolve(metric: str | Metric | Callable[..., float], task: str | None):
 
 
 def _take(prediction: Any, rows: np.ndarray) -> Any:
-    if isinstance(prediction, SurvivalPrediction):
+    if isinstance(prediction, (SurvivalPrediction, CompetingPrediction)):
         return prediction.take(rows)
     if isinstance(prediction, Mapping):
         return {k: (v if k in ("times", "time_grid") else np.asarray(v)[rows])
@@ -237,6 +238,9 @@ def _outcome(task: str, y: Any) -> tuple[Any, np.ndarray]:
     if task == "survival":
         target = as_survival_target(y, allow_all_censored=True)
         return target, target["event"].astype(np.int64)
+    if task == "competing":
+        target = check_competing_target(y)
+        return target, target["status"]
     labels = check_label(y, name="y_true", allow_single_class=True)
     return labels, np.unique(labels, return_inverse=True)[1]
 
@@ -340,10 +344,11 @@ def bootstrap_ci(
         Resample within strata (event indicator / class label).
     seed : int, default 0
         Seed of ``numpy.random.default_rng``.
-    task : {"classification", "survival"}, optional
+    task : {"classification", "survival", "competing"}, optional
         Needed when ``metric`` is a function.
     **context
-        Passed to the metric (e.g. ``y_train``, ``times``); not resampled.
+        Passed to the metric (e.g. ``y_train``, ``times``; ``cause`` for a competing-risks
+        metric); not resampled.
 
     Returns
     -------

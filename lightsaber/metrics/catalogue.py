@@ -16,7 +16,10 @@ as keyword context and listed in ``requires`` / ``options``.
 Predictions: classification metrics take ``proba`` (positive-class probabilities, or a
 ``(n_samples, n_classes)`` matrix for the ``*_ovr_*``, ``*_macro``/``*_micro`` and multi-class
 capable metrics); survival metrics take a :class:`~lightsaber.metrics.SurvivalPrediction` (or a
-mapping of its fields, or a plain risk vector) and read the fields named in ``inputs``.
+mapping of its fields, or a plain risk vector) and read the fields named in ``inputs``;
+competing-risks metrics take a :class:`~lightsaber.metrics.CompetingPrediction` and score one
+cause, given as ``cause=`` in the context. ``ls.fit`` reports them per cause, as
+``<metric>_<cause name>`` (``wolbers_c_death``).
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ import numpy as np
 from lightsaber.exceptions import MetricError
 from lightsaber.metrics import classification as cls_
 from lightsaber.metrics.calibration import expected_calibration_error
+from lightsaber.metrics.competing import (
+    cause_specific_auc,
+    integrated_brier_score_competing,
+    wolbers_c,
+)
 from lightsaber.metrics.concordance import antolini_c, harrell_c, uno_c
-from lightsaber.metrics.prediction import SurvivalPrediction
+from lightsaber.metrics.prediction import CompetingPrediction, SurvivalPrediction
 from lightsaber.metrics.survival import (
     brier_score,
     integrated_auc,
@@ -47,8 +55,8 @@ from lightsaber.metrics.topk import precision_at_k, recall_at_k
 
 __all__ = ["Metric", "TASKS", "evaluate", "get_metric", "list_metrics"]
 
-Task = Literal["classification", "survival"]
-TASKS: tuple[str, ...] = ("classification", "survival")
+Task = Literal["classification", "survival", "competing"]
+TASKS: tuple[str, ...] = ("classification", "survival", "competing")
 
 
 @dataclass(frozen=True)
@@ -59,15 +67,17 @@ class Metric:
     ----------
     name : str
         Stable name (the key in :func:`evaluate`'s result and in MLflow).
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
         The task it evaluates.
     greater_is_better : bool
         Direction: True when a higher value is better.
     inputs : tuple of str
-        What the prediction must provide: ``"proba"`` (classification), or survival fields
-        ``"risk"``, ``"survival"`` (with its ``times``), ``"predicted_time"``.
+        What the prediction must provide: ``"proba"`` (classification), survival fields
+        ``"risk"``, ``"survival"`` (with its ``times``), ``"predicted_time"``, or competing
+        fields ``"cif"`` (with its ``times``), ``"risk"``.
     requires : tuple of str
-        Keyword context that must be passed (e.g. ``"y_train"``, ``"times"``, ``"horizon"``).
+        Keyword context that must be passed (e.g. ``"y_train"``, ``"times"``, ``"horizon"``;
+        ``"cause"`` for competing-risks metrics).
     options : tuple of str
         Optional keyword context (e.g. ``"threshold"``, ``"tau"``).
     multiclass : bool
@@ -128,14 +138,18 @@ class Metric:
                 f"metric '{self.name}' needs {missing} (pass them as keyword arguments, e.g. "
                 f"evaluate(..., {missing[0]}=...))."
             )
-        if self.task == "survival":
-            prediction = SurvivalPrediction.coerce(prediction)
+        if self.task in ("survival", "competing"):
+            prediction = _coerce(self.task, prediction)
             absent = [i for i in self.inputs if i not in prediction.available]
             if absent:
                 raise MetricError(
                     f"metric '{self.name}' needs the prediction's {absent}; it has "
                     f"{sorted(prediction.available)}."
                 )
+        if self.task == "competing" and context["cause"] not in prediction.cif:
+            raise MetricError(
+                f"metric '{self.name}': the prediction has no cumulative incidence of cause "
+                f"{context['cause']!r}; it predicts causes {sorted(prediction.cif)}.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             value = float(self.func(y, prediction, **{k: v for k, v in context.items()
@@ -149,6 +163,13 @@ class Metric:
         if np.isnan(value):
             raise MetricError(f"metric '{self.name}' is undefined on this data (NaN).")
         return value
+
+
+def _coerce(task: str, prediction: Any) -> Any:
+    """A survival or competing prediction container from what the user passed."""
+    if task == "competing":
+        return CompetingPrediction.coerce(prediction)
+    return SurvivalPrediction.coerce(prediction)
 
 
 def _undefined(record: warnings.WarningMessage) -> bool:
@@ -285,6 +306,38 @@ _register(name="ici_at_horizon", task="survival", greater_is_better=False,
           func=lambda y, p, horizon: integrated_calibration_index(
               y, p.survival_at([horizon])[:, 0], horizon).ici)
 
+# --- competing risks (one cause at a time: ``cause=`` in the context) -----------------------
+_RR = "riskRegression 2022.11.28 Score(cens.model = 'km')"
+
+
+def _time_mean(values: np.ndarray, times: np.ndarray) -> float:
+    """Trapezoid mean of ``values`` over ``times`` (the value itself at a single time)."""
+    if times.shape[0] == 1:
+        return float(values[0])
+    return float(np.trapezoid(values, times) / (times[-1] - times[0]))
+
+
+_register(name="cause_specific_auc", task="competing", greater_is_better=True, inputs=("cif",),
+          requires=("cause", "y_train", "times"),
+          description="cause-specific IPCW time-dependent AUC of the CIF, time-averaged over "
+                      "times (trapezoid mean, as ibs)",
+          reference=f"{_RR} metrics='auc' per time (1e-9)",
+          func=lambda y, p, cause, y_train, times: _time_mean(cause_specific_auc(
+              y, p.cif_at(cause, times), times, cause=cause, y_train=y_train),
+              np.asarray(times, dtype=float)))
+_register(name="ibs_competing", task="competing", greater_is_better=False, inputs=("cif",),
+          requires=("cause", "y_train", "times"),
+          description="integrated IPCW Brier score of the cause's CIF over times",
+          reference=f"{_RR} metrics='brier' per time, trapezoid mean (1e-9)",
+          func=lambda y, p, cause, y_train, times: integrated_brier_score_competing(
+              y, p.cif_at(cause, times), times, cause=cause, y_train=y_train))
+_register(name="wolbers_c", task="competing", greater_is_better=True, inputs=("risk",),
+          requires=("cause",), options=("tau",),
+          description="Wolbers' truncated cause-specific concordance of the risk (the CIF at "
+                      "the last evaluation time)",
+          reference="pec 2022.05.04 cindex(cens.model = 'marginal') (1e-9)",
+          func=lambda y, p, cause, tau=None: wolbers_c(y, p.risk[cause], cause=cause, tau=tau))
+
 _TOPK = re.compile(r"^(recall|precision)_at_(\d+(?:\.\d+)?)pct$")
 _TOPK_DEFAULTS = ("recall_at_10pct", "precision_at_10pct")
 
@@ -382,6 +435,7 @@ _DEFAULTS = {
                    "balanced_accuracy"),
     "survival": ("c_index", "c_index_uno", "cumulative_auc", "c_index_td", "ibs", "ibll",
                  "brier_at_horizon", "ici_at_horizon", "d_calibration", "mae_event_time"),
+    "competing": ("cause_specific_auc", "ibs_competing", "wolbers_c"),
 }
 
 
@@ -389,9 +443,9 @@ def default_metrics(task: str, prediction: Any, context: dict[str, Any]) -> list
     if task == "classification":
         multi = np.ndim(prediction) == 2 and np.shape(prediction)[1] > 2
         return list(_DEFAULTS["multiclass" if multi else "binary"])
-    available = SurvivalPrediction.coerce(prediction).available
+    available = _coerce(task, prediction).available
     return [
-        n for n in _DEFAULTS["survival"]
+        n for n in _DEFAULTS[task]
         if set(_REGISTRY[n].inputs) <= available
         and all(context.get(k) is not None for k in _REGISTRY[n].requires)
     ]
@@ -404,22 +458,24 @@ def evaluate(
 
     Parameters
     ----------
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
         The task; every requested metric must belong to it.
     y : array-like or structured array
-        Labels, or the survival outcome (structured array or ``(event, time)``).
-    prediction : array-like, SurvivalPrediction or mapping
+        Labels, or the survival outcome (structured array or ``(event, time)``), or the
+        competing-risks outcome (``(status, time)``).
+    prediction : array-like, SurvivalPrediction, CompetingPrediction or mapping
         ``proba`` for classification; a :class:`SurvivalPrediction` (or risk vector) for
-        survival.
+        survival; a :class:`CompetingPrediction` for competing risks.
     metrics : iterable of str, optional
         Names to compute. Default: for classification ``auc_roc, auc_pr, brier,
         log_loss, ece`` (multi-class: the ``*_ovr_macro`` variants, brier, log_loss,
-        balanced_accuracy); for survival every registered metric whose inputs and required
-        context are available.
+        balanced_accuracy); for survival (and competing risks) every registered metric whose
+        inputs and required context are available.
     **context
         Settings the metrics need or accept: ``y_train``, ``times``, ``horizon``, ``tau``,
         ``threshold``, ``n_bins``, ``tied_tol``, ``classes`` (multi-class: the model's
-        classes, for a split that lacks some). Each metric receives only its own; a key no
+        classes, for a split that lacks some), ``cause`` (competing risks: the cause code
+        scored). Each metric receives only its own; a key no
         requested metric uses is an error (it is probably misspelt).
 
     Returns
@@ -433,6 +489,11 @@ def evaluate(
     {'auc_roc': 0.75, 'recall_at_50pct': 0.5}
     >>> evaluate("survival", ([1, 1, 0], [1.0, 2.0, 3.0]), [3.0, 1.0, 2.0])
     {'c_index': 0.6666666666666666}
+    >>> p = CompetingPrediction(cif={1: [[0.7], [0.3], [0.6], [0.2], [0.25], [0.1]]},
+    ...                         times=[5.0])
+    >>> y = ([1, 2, 1, 0, 1, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    >>> round(evaluate("competing", y, p, metrics=["wolbers_c"], cause=1)["wolbers_c"], 4)
+    0.8824
     """
     if task not in TASKS:
         raise MetricError(f"task must be one of {list(TASKS)}; got {task!r}.")
@@ -448,8 +509,8 @@ def evaluate(
             f"evaluate() got {unused}, which none of the metrics {names} uses; accepted here: "
             f"{sorted(accepted)}."
         )
-    if task == "survival":
-        prediction = SurvivalPrediction.coerce(prediction)
+    if task in ("survival", "competing"):
+        prediction = _coerce(task, prediction)
     out: dict[str, float] = {}
     for metric in resolved:
         keys = (*metric.requires, *metric.options)

@@ -8,6 +8,9 @@ event times), with the censoring distribution fitted on the training split (scik
 convention). The integrated metrics (``ibs``, ``ibll``, ``cumulative_auc``) integrate over every
 grid time the split supports, from its first event to its last follow-up; Uno's C is truncated
 at the end of the grid; see :func:`survival_context` and ``docs/metrics.md``.
+Competing risks: the same default grid, from the training event times of any cause; every
+metric is computed for each cause the model predicts and named ``<metric>_<cause name>``
+(``wolbers_c_death``); see :func:`competing_context`.
 
 A default metric that a split cannot support (one class, no event, a censoring estimate of 0,
 ...) is left out of the metrics and reported with its reason (:class:`SplitScores` ``skipped``);
@@ -29,6 +32,7 @@ from lightsaber._moved import renamed_keywords
 __all__ = [
     "MIN_EVENTS",
     "SplitScores",
+    "competing_context",
     "default_times",
     "evaluate_split",
     "integration_times",
@@ -43,17 +47,26 @@ MIN_EVENTS = 10
 GRID_POINTS = 50
 
 
+def _event(y: np.ndarray) -> np.ndarray:
+    """The event indicator of a survival target; any cause of a competing-risks target."""
+    return y["status"] > 0 if "status" in (y.dtype.names or ()) else y["event"]
+
+
 def default_times(y_train: np.ndarray, n: int = GRID_POINTS) -> np.ndarray:
     """Default evaluation grid: ``n`` quantiles 5%..95% of the training event times (unique).
 
+    For a competing-risks target, the event times of any cause.
+
     Examples
     --------
-    >>> from lightsaber.data.targets import make_survival_target
+    >>> from lightsaber.data.targets import make_competing_target, make_survival_target
     >>> y = make_survival_target([1, 1, 0, 1], [1.0, 2.0, 3.0, 4.0])
     >>> default_times(y, n=3).tolist()
     [1.1, 2.0, 3.8]
+    >>> default_times(make_competing_target([1, 2, 0, 1], [1.0, 2.0, 3.0, 4.0]), n=3).tolist()
+    [1.1, 2.0, 3.8]
     """
-    events = y_train["time"][y_train["event"]]
+    events = y_train["time"][_event(y_train)]
     return np.unique(np.quantile(events, np.linspace(0.05, 0.95, n)))
 
 
@@ -61,7 +74,8 @@ def integration_times(y: np.ndarray, times: np.ndarray | None) -> np.ndarray:
     """The grid times a split's integrated metrics use: ``[first event, last follow-up)``.
 
     From the split's first event time (before it the cumulative/dynamic AUC has no case) up to,
-    not including, its last follow-up time (after it the IPCW metrics are undefined).
+    not including, its last follow-up time (after it the IPCW metrics are undefined). For a
+    competing-risks target, from the first event of any cause.
 
     Examples
     --------
@@ -70,9 +84,10 @@ def integration_times(y: np.ndarray, times: np.ndarray | None) -> np.ndarray:
     >>> integration_times(y, np.array([0.5, 1.5, 2.5, 3.5, 4.5])).tolist()
     [2.5, 3.5]
     """
-    if times is None or not y["event"].any():
+    event = _event(y)
+    if times is None or not event.any():
         return np.array([])
-    first = y["time"][y["event"]].min()
+    first = y["time"][event].min()
     return times[(times >= first) & (times < y["time"].max())]
 
 
@@ -111,6 +126,84 @@ def survival_context(y: np.ndarray, y_train: np.ndarray, times: np.ndarray | Non
             "horizon": float(np.median(events))}
 
 
+def competing_context(y: np.ndarray, y_train: np.ndarray, times: np.ndarray, cause: int
+                      ) -> dict[str, Any]:
+    """The keyword context of the competing-risks metrics of one cause on one split.
+
+    * ``times`` (``cause_specific_auc``, ``ibs_competing``): the grid times from the split's
+      first event of ``cause`` (before it AUC(t) has no case) up to, not including, its last
+      follow-up time; ``None`` when none is left;
+    * ``tau`` (``wolbers_c``): the last grid time, where the risk (the CIF there) is read;
+    * ``y_train``: fits the censoring distribution; ``cause``: the cause scored.
+
+    Parameters
+    ----------
+    y, y_train : structured array
+        The split's and the training competing-risks outcome (``status``, ``time``).
+    times : numpy.ndarray
+        The evaluation grid.
+    cause : int
+        The cause code.
+
+    Examples
+    --------
+    >>> from lightsaber.data.targets import make_competing_target
+    >>> y = make_competing_target([2, 1, 0, 1, 2], [1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> context = competing_context(y, y, np.array([0.5, 1.5, 2.5, 3.5, 4.5]), 1)
+    >>> context["times"].tolist(), context["tau"], context["cause"]
+    ([2.5, 3.5, 4.5], 4.5, 1)
+    """
+    mine = y["status"] == cause
+    inside = np.array([])
+    if mine.any():
+        first = y["time"][mine].min()
+        inside = times[(times >= first) & (times < y["time"].max())]
+    return {"y_train": y_train, "times": inside if inside.size else None,
+            "tau": float(times[-1]), "cause": int(cause)}
+
+
+def _score_competing(y: Any, prediction: Any, metrics: Sequence[str] | None, y_train: Any,
+                     times: np.ndarray | None, out: SplitScores) -> SplitScores:
+    """Every metric for every cause the prediction has, as ``<metric>_<cause name>``."""
+    from lightsaber.data.targets import check_competing_target
+    from lightsaber.metrics import MetricError, evaluate, get_metric
+    from lightsaber.metrics.catalogue import default_metrics
+    from lightsaber.metrics.prediction import CompetingPrediction
+
+    y = check_competing_target(y)
+    prediction = CompetingPrediction.coerce(prediction)
+    grid = prediction.times if times is None else np.asarray(times, dtype=float)
+    y_train = check_competing_target(y_train) if y_train is not None else None
+    for cause, label in ((k, prediction.causes[k]) for k in prediction.cif):
+        context = (competing_context(y, y_train, grid, cause) if y_train is not None
+                   else {"tau": float(grid[-1]), "cause": cause})
+        names = list(metrics) if metrics else default_metrics(
+            "competing", prediction, {**context, "times": grid})
+        count = int(np.sum(y["status"] == cause))
+        for name in names:
+            metric = get_metric(name)
+            key = f"{name}_{label}"
+            if not metrics and count == 0:
+                out.skipped[key] = (f"the split has no {label} event (cause {cause}) among its "
+                                    f"{len(y)} patients.")
+                continue
+            if not metrics and "times" in metric.requires and context.get("times") is None:
+                out.skipped[key] = (f"no time of the evaluation grid lies between the split's "
+                                    f"first {label} event and its last follow-up time.")
+                continue
+            wanted = {k: v for k, v in context.items()
+                      if v is not None and k in (*metric.requires, *metric.options)}
+            try:
+                value = evaluate("competing", y, prediction, metrics=[name], **wanted)[name]
+            except (MetricError, ValueError) as err:
+                if metrics:
+                    raise
+                out.skipped[key] = _reason(err)
+                continue
+            out.metrics[key] = value
+    return out
+
+
 @dataclass
 class SplitScores:
     """The metrics of one split, and the default metrics that could not be computed.
@@ -141,19 +234,22 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
 
     Parameters
     ----------
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
     y : array-like or structured array
         The split's outcome.
-    prediction : array-like or SurvivalPrediction
-        Probabilities (classification) or the survival prediction.
+    prediction : array-like, SurvivalPrediction or CompetingPrediction
+        Probabilities (classification), the survival prediction, or the competing-risks
+        prediction (every metric is computed for each of its causes, as
+        ``<metric>_<cause name>``).
     metrics : sequence of str, optional
-        Names to compute; each must succeed (a :class:`~lightsaber.metrics.MetricError`
-        propagates). Default: the task's standard set, where a metric the split cannot
-        support is recorded in ``skipped`` instead.
+        Names to compute (registry names; competing: without the cause); each must succeed
+        (a :class:`~lightsaber.metrics.MetricError` propagates). Default: the task's standard
+        set, where a metric the split cannot support is recorded in ``skipped`` instead.
     y_train : structured array, optional
-        Survival: the training outcome (censoring distribution, horizon).
+        Survival and competing risks: the training outcome (censoring distribution, horizon).
     times : numpy.ndarray, optional
-        Survival: the evaluation grid (see :func:`survival_context`).
+        Survival and competing risks: the evaluation grid (see :func:`survival_context`,
+        :func:`competing_context`).
     classes : array-like, optional
         Multi-class: the model's classes (the probability columns), so that a split lacking
         a rare class is still scored over all of them.
@@ -173,6 +269,8 @@ def score_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str] | 
 
     context: dict[str, Any] = {}
     out = SplitScores()
+    if task == "competing":
+        return _score_competing(y, prediction, metrics, y_train, times, out)
     if task == "classification" and classes is not None and np.ndim(prediction) == 2 \
             and np.shape(prediction)[1] > 2:
         context = {"classes": np.asarray(classes)}
@@ -230,10 +328,12 @@ def evaluate_split(task: str, y: Any, prediction: Any, *, metrics: Sequence[str]
     return scores.metrics
 
 
-def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS) -> str | None:
+def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS, *,
+                        causes: dict[int, str] | None = None) -> str | None:
     """A warning text when a split has fewer than ``minimum`` events / positives, else ``None``.
 
-    Survival: events; binary classification: the rarer class; multi-class: the rarest class.
+    Survival: events; competing risks: the events of the rarest cause (``causes`` names them);
+    binary classification: the rarer class; multi-class: the rarest class.
 
     Examples
     --------
@@ -241,6 +341,10 @@ def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS
     'the test split has 1 positive(s) and 3 negative(s) among 4 pat'
     >>> small_split_message("classification", "test", np.array([0, 1] * 10)) is None
     True
+    >>> from lightsaber.data.targets import make_competing_target
+    >>> y = make_competing_target([1] * 12 + [2] * 3, np.arange(1.0, 16.0))
+    >>> small_split_message("competing", "val", y, causes={1: "death", 2: "discharge"})[:52]
+    'the val split has 3 discharge event(s) among 15 pati'
     """
     if task == "survival":
         count, what = int(np.sum(y["event"])), "event(s)"
@@ -248,6 +352,15 @@ def small_split_message(task: str, split: str, y: Any, minimum: int = MIN_EVENTS
         if count >= minimum:
             return None
         detail = f"{count} {what} among {total} patients"
+    elif task == "competing":
+        codes = sorted(causes) if causes else sorted(set(y["status"][y["status"] > 0].tolist()))
+        counts = {code: int(np.sum(y["status"] == code)) for code in codes}
+        rare = [code for code in codes if counts[code] < minimum]
+        if not rare:
+            return None
+        names = causes or {}
+        detail = ", ".join(f"{counts[c]} {names.get(c, f'cause {c}')} event(s)" for c in rare)
+        detail += f" among {len(y)} patients"
     else:
         labels = np.asarray(y)
         classes, counts = np.unique(labels, return_counts=True)

@@ -9,8 +9,9 @@ Examples
 >>> from lightsaber.models import DeepSurv
 >>> is_net(DeepSurv()), is_net(DeepSurv), is_net(LogisticRegression())
 (True, True, False)
->>> task_of(DeepSurv()), task_of(LogisticRegression())
-('survival', 'classification')
+>>> from lightsaber.models import CauseSpecificCox
+>>> task_of(DeepSurv()), task_of(LogisticRegression()), task_of(CauseSpecificCox())
+('survival', 'classification', 'competing')
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from lightsaber.metrics.prediction import SurvivalPrediction
+from lightsaber.metrics.prediction import CompetingPrediction, SurvivalPrediction
 
-__all__ = ["is_net", "survival_prediction", "task_of", "uses_sequences"]
+__all__ = ["competing_prediction", "is_net", "predicted_causes", "survival_prediction",
+           "task_of", "uses_sequences"]
 
 
 def is_net(model: Any) -> bool:
@@ -41,18 +43,24 @@ def is_net(model: Any) -> bool:
 
 
 def task_of(model: Any) -> str | None:
-    """``"survival"``, ``"classification"`` or ``None`` (unknown) for an estimator.
+    """``"survival"``, ``"classification"``, ``"competing"`` or ``None`` (unknown).
+
+    ``"competing"`` for a model that predicts cumulative incidences
+    (``predict_cumulative_incidence(X, times, cause=k)``).
 
     Parameters
     ----------
     model : estimator
-        A lightsaber net, a scikit-learn / scikit-survival estimator, or a search over one.
+        A lightsaber net, a scikit-learn / scikit-survival estimator, a competing-risks model,
+        or a search over one.
     """
     if is_net(model):
         return model.task
     inner = getattr(model, "estimator", None)  # search objects
     if inner is not None and inner is not model:
         return task_of(inner)
+    if callable(getattr(model, "predict_cumulative_incidence", None)):
+        return "competing"
     if type(model).__module__.startswith("sksurv"):
         return "survival"
     from sklearn.base import is_classifier
@@ -102,3 +110,55 @@ def survival_prediction(model: Any, X: Any, risk: np.ndarray, times: np.ndarray
     if matrix is None:
         return SurvivalPrediction(risk=risk)
     return SurvivalPrediction(risk=risk, survival=matrix, times=times)
+
+
+def predicted_causes(model: Any) -> list[int]:
+    """The cause codes a fitted competing-risks model predicts a cumulative incidence for.
+
+    Every code of ``causes_``, except for a model of one cause (an integer ``cause``
+    parameter, as :class:`~lightsaber.models.FineGray`), which predicts that cause only.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted competing-risks model (``causes_``, ``predict_cumulative_incidence``).
+    """
+    single = getattr(model, "cause", None)
+    if isinstance(single, (int, np.integer)) and not isinstance(single, bool):
+        return [int(single)]
+    return [int(k) for k in np.asarray(model.causes_).tolist()]
+
+
+def competing_prediction(model: Any, X: Any, times: np.ndarray,
+                         causes: dict[int, str] | None = None) -> CompetingPrediction:
+    """A :class:`~lightsaber.metrics.CompetingPrediction`: each predicted cause's CIF on ``times``.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted competing-risks model; ``predict_cumulative_incidence(X, times, cause=k)`` is
+        called for each of :func:`predicted_causes`.
+    X : array or dict of arrays
+        Model input of the split.
+    times : numpy.ndarray
+        Times at which the CIFs are evaluated (the evaluation grid).
+    causes : dict of int to str, optional
+        ``{code: name}`` of the cohort's causes (default ``cause<k>``).
+
+    Examples
+    --------
+    >>> from lightsaber.data import make_competing_target
+    >>> from lightsaber.models import FineGray
+    >>> X = np.array([[0.1], [1.2], [-0.3], [0.8], [-1.0], [0.4], [1.5], [-0.6]])
+    >>> y = make_competing_target([1, 2, 0, 1, 2, 1, 1, 0], [2.0, 3, 4, 1, 5, 6, 1.5, 7])
+    >>> p = competing_prediction(FineGray(cause=1).fit(X, y), X, np.array([1.0, 3.0]),
+    ...                          {1: "death", 2: "discharge"})
+    >>> sorted(p.cif), p.cif[1].shape, p.causes
+    ([1], (8, 2), {1: 'death', 2: 'discharge'})
+    """
+    codes = predicted_causes(model)
+    cif = {k: np.asarray(model.predict_cumulative_incidence(X, times, cause=k), dtype=float)
+           for k in codes}
+    names = dict(causes) if causes else {}
+    names.update({k: f"cause{k}" for k in codes if k not in names})
+    return CompetingPrediction(cif=cif, times=times, causes=names)

@@ -45,6 +45,12 @@ def prediction_times(times: Sequence[float] | float | None, task: str) -> np.nda
             or np.any(values < 0):
         raise PredictionError(
             f"times must be a non-empty list of finite, non-negative numbers; got {times!r}.")
+    if task == "competing":
+        raise PredictionError(
+            "`times` is not yet supported for competing-risks pipelines (the output is the "
+            "risk of the model's first cause); for cumulative incidences call "
+            "pipeline.model.predict_cumulative_incidence(pipeline.transform(cohort), times, "
+            "cause=k).")
     if task != "survival":
         raise PredictionError("`times` applies to survival models; this model is a classifier.")
     return np.unique(values)
@@ -60,7 +66,7 @@ class FittedPipeline:
         Fitted on the training split.
     model : estimator
         Fitted model (scikit-learn, scikit-survival or a lightsaber net).
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
     flatten : dict or None
         ``{"stats": ..., "window": ...}`` when longitudinal data were aggregated into static
         features for a model that does not read sequences.
@@ -118,12 +124,16 @@ class FittedPipeline:
 
     # ------------------------------------------------------------------ predictions
     def predict(self, cohort: Cohort) -> np.ndarray:
-        """Risk (survival) or positive-class probability (binary classification)."""
+        """Risk (survival), positive-class probability (binary classification).
+
+        Competing risks: the model's ``predict(X)``, the risk of its first cause (for
+        :class:`~lightsaber.models.FineGray`, its cause).
+        """
         return self.predict_from_input(self.transform(cohort))
 
     def predict_from_input(self, X: Any) -> np.ndarray:
         """Prediction from an already preprocessed model input."""
-        if self.task == "survival":
+        if self.task in ("survival", "competing"):
             return np.asarray(self.model.predict(X), dtype=float)
         if self.calibrator is None:
             proba = np.asarray(self.model.predict_proba(X), dtype=float)
@@ -191,9 +201,10 @@ class FittedPipeline:
         """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`).
 
         The pyfunc's output: ``probability`` / ``probability_<class>`` (classification) or
-        ``risk`` (survival). Survival: with ``times``, ``survival_<t>`` and
-        ``event_probability_<t>`` at each; without, the recalibrated event probabilities at the
-        calibrator's horizons when the pipeline holds one.
+        ``risk`` (survival; competing risks: the risk of the model's first cause). Survival:
+        with ``times``, ``survival_<t>`` and ``event_probability_<t>`` at each; without, the
+        recalibrated event probabilities at the calibrator's horizons when the pipeline holds
+        one.
         """
         times = prediction_times(times, self.task)
         return self.prediction_frame(self.transform_frame(frame), times=times)
@@ -206,6 +217,8 @@ class FittedPipeline:
         event probabilities at its horizons.
         """
         prediction = self.predict_from_input(X)
+        if self.task == "competing":
+            return pd.DataFrame({"risk": prediction})
         if self.task != "survival":
             if prediction.ndim == 1:
                 return pd.DataFrame({"probability": prediction})

@@ -9,7 +9,10 @@ plus ``predictions/index.json`` describing them:
 * classification: ``label`` and ``proba`` (positive-class probability, or one column per
   class);
 * survival: ``event``, ``time`` and ``risk`` (higher = earlier event), plus ``survival`` (one
-  row per patient, one column per time) and ``times`` when the model predicts curves.
+  row per patient, one column per time) and ``times`` when the model predicts curves;
+* competing risks: ``status`` (0 censored, the cause code), ``time``, ``times`` and, for each
+  predicted cause code ``k``, ``cif_<k>`` (one row per patient, one column per time) and
+  ``risk_<k>``; the index records the cohort's ``causes`` (``{code: name}``).
 
 Outcomes (labels, durations, events) are stored because metrics need them; they are outcome
 data, not identifiers. Arrays are written uncompressed in float64, so a recomputed metric is
@@ -67,6 +70,18 @@ FORMAT_VERSION = 2
 
 
 def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
+    if task == "competing":
+        from lightsaber.data.targets import check_competing_target
+        from lightsaber.metrics import CompetingPrediction
+
+        target = check_competing_target(y)
+        pred = CompetingPrediction.coerce(prediction)
+        out = {"status": target["status"].astype(np.int64), "time": target["time"].astype(float),
+               "times": np.asarray(pred.times, dtype=float)}
+        for code in pred.cif:
+            out[f"cif_{code}"] = np.asarray(pred.cif[code], dtype=float)
+            out[f"risk_{code}"] = np.asarray(pred.risk[code], dtype=float)
+        return out
     if task == "survival":
         from lightsaber.data.targets import check_survival_target
         from lightsaber.metrics import SurvivalPrediction
@@ -87,19 +102,21 @@ def _arrays(task: str, y: Any, prediction: Any) -> dict[str, np.ndarray]:
 
 def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapping[str, Any],
                     *, metrics: Sequence[str] | None = None,
-                    times: Sequence[float] | None = None, classes: Any = None) -> None:
+                    times: Sequence[float] | None = None, classes: Any = None,
+                    causes: Mapping[int, str] | None = None) -> None:
     """Write each split's predictions and outcomes to ``predictions/<split>.npz``.
 
     Parameters
     ----------
     run : TrackedRun
         The open run.
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
     y : mapping of split name to target
-        Labels, or survival structured arrays, in split-manifest order.
+        Labels, or survival / competing-risks structured arrays, in split-manifest order.
     predictions : mapping of split name to prediction
-        Probabilities (classification) or :class:`~lightsaber.metrics.SurvivalPrediction` /
-        risk vectors (survival), in the same order as ``y``.
+        Probabilities (classification), :class:`~lightsaber.metrics.SurvivalPrediction` /
+        risk vectors (survival) or :class:`~lightsaber.metrics.CompetingPrediction`
+        (competing risks), in the same order as ``y``.
     metrics : sequence of str, optional
         The metric names the run asked for (``None``: the task's defaults), recorded so that
         :meth:`LoggedPredictions.evaluate` recomputes the same set.
@@ -109,11 +126,15 @@ def log_predictions(run: Any, task: str, y: Mapping[str, Any], predictions: Mapp
     classes : array-like, optional
         Classification: the model's classes (the probability columns), recorded for the
         multi-class metrics of a split that lacks one.
+    causes : mapping of int to str, optional
+        Competing risks: the cohort's ``{code: name}`` (the names of the metrics).
     """
     index: dict[str, Any] = {"format": FORMAT_VERSION, "task": task, "key": "split_position",
                              "metrics": list(metrics) if metrics else None, "splits": {},
                              "times": None if times is None else [float(t) for t in times],
-                             "classes": None if classes is None else np.asarray(classes).tolist()}
+                             "classes": None if classes is None else np.asarray(classes).tolist(),
+                             "causes": None if causes is None else {
+                                 str(int(k)): str(v) for k, v in causes.items()}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / PREDICTIONS_DIR
         folder.mkdir()
@@ -143,6 +164,8 @@ class LoggedPredictions:
         Survival: the evaluation grid of the run's metrics.
     classes : list or None
         Classification: the model's classes.
+    causes : dict of int to str or None
+        Competing risks: ``{code: name}`` of the cohort's causes.
     """
 
     run_id: str
@@ -151,6 +174,7 @@ class LoggedPredictions:
     metrics: list[str] | None = None
     times: list[float] | None = None
     classes: list[Any] | None = None
+    causes: dict[int, str] | None = None
 
     @property
     def splits(self) -> list[str]:
@@ -166,8 +190,12 @@ class LoggedPredictions:
         return self.arrays[split]
 
     def target(self, split: str) -> np.ndarray:
-        """Labels, or a survival structured array ``(event, time)``, of one split."""
+        """Labels, or a survival ``(event, time)`` / competing ``(status, time)`` array."""
         a = self._split(split)
+        if self.task == "competing":
+            from lightsaber.data.targets import make_competing_target
+
+            return make_competing_target(a["status"], a["time"])
         if self.task == "survival":
             from lightsaber.data.targets import make_survival_target
 
@@ -175,8 +203,15 @@ class LoggedPredictions:
         return a["label"]
 
     def prediction(self, split: str) -> Any:
-        """Probabilities (classification) or a :class:`SurvivalPrediction` (survival)."""
+        """Probabilities, a :class:`SurvivalPrediction` or a :class:`CompetingPrediction`."""
         a = self._split(split)
+        if self.task == "competing":
+            from lightsaber.metrics import CompetingPrediction
+
+            codes = sorted(int(k[4:]) for k in a if k.startswith("cif_"))
+            return CompetingPrediction(cif={k: a[f"cif_{k}"] for k in codes}, times=a["times"],
+                                       risk={k: a[f"risk_{k}"] for k in codes},
+                                       causes=self.causes)
         if self.task != "survival":
             return a["proba"]
         from lightsaber.metrics import SurvivalPrediction
@@ -187,15 +222,16 @@ class LoggedPredictions:
     def frame(self, split: str) -> pd.DataFrame:
         """One split as a DataFrame: ``position`` then outcomes and predictions.
 
-        Survival curves become columns ``survival_<t>`` for each grid time ``t``.
+        Survival curves become columns ``survival_<t>`` for each grid time ``t``, cumulative
+        incidences ``cif_<k>_<t>`` (cause code ``k``).
         """
         a = self._split(split)
         columns: dict[str, Any] = {"position": a["position"]}
         for name, value in a.items():
             if name in ("position", "times"):
                 continue
-            if value.ndim == 2 and name == "survival":
-                columns.update({f"survival_{t:g}": value[:, j]
+            if value.ndim == 2 and (name == "survival" or name.startswith("cif_")):
+                columns.update({f"{name}_{t:g}": value[:, j]
                                 for j, t in enumerate(a["times"])})
             elif value.ndim == 2:
                 columns.update({f"{name}_{j}": value[:, j] for j in range(value.shape[1])})
@@ -205,7 +241,7 @@ class LoggedPredictions:
 
     def _context(self) -> dict[str, Any]:
         """``y_train`` and the evaluation grid, rebuilt from the logged training split."""
-        if self.task != "survival" or "train" not in self.arrays:
+        if self.task not in ("survival", "competing") or "train" not in self.arrays:
             return {}
         from lightsaber.metrics.split_scores import default_times
 
@@ -239,13 +275,35 @@ class LoggedPredictions:
         return evaluate_split(self.task, self.target(split), self.prediction(split),
                               metrics=names, classes=self.classes, **self._context())
 
+    def _cause_metric(self, metric: str) -> tuple[str, int]:
+        """``("wolbers_c", 1)`` from a competing run's metric name ``"wolbers_c_death"``."""
+        for code, name in (self.causes or {}).items():
+            if metric.endswith(f"_{name}"):
+                return metric[:-len(name) - 1], int(code)
+        raise TrackingError(
+            f"{metric!r} names no cause of run {self.run_id}: competing-risks metrics are "
+            f"'<metric>_<cause name>' with causes {self.causes}, e.g. 'wolbers_c_"
+            f"{next(iter((self.causes or {1: 'death'}).values()))}'.")
+
     def metric_context(self, split: str, metric: str) -> dict[str, Any]:
-        """Keyword context ``ls.fit`` passed to ``metric`` on ``split`` (``y_train``, ...)."""
+        """Keyword context ``ls.fit`` passed to ``metric`` on ``split`` (``y_train``, ...).
+
+        Competing risks: ``metric`` is the per-cause name (``"wolbers_c_death"``), and the
+        context includes its ``cause``.
+        """
         from lightsaber.metrics import get_metric
 
         ctx = self._context()
         if not ctx:
             return {}
+        if self.task == "competing":
+            from lightsaber.metrics.split_scores import competing_context
+
+            name, cause = self._cause_metric(metric)
+            full = competing_context(self.target(split), ctx["y_train"], ctx["times"], cause)
+            wanted = get_metric(name)
+            return {k: v for k, v in full.items()
+                    if v is not None and k in (*wanted.requires, *wanted.options)}
         from lightsaber.metrics.split_scores import survival_context
 
         full = survival_context(self.target(split), ctx["y_train"], ctx["times"])
@@ -258,7 +316,8 @@ class LoggedPredictions:
         """Percentile-bootstrap CI of one registry metric on one split.
 
         Uses :func:`~lightsaber.metrics.bootstrap_ci` with the context of
-        :meth:`metric_context` (the censoring distribution stays fixed).
+        :meth:`metric_context` (the censoring distribution stays fixed). Competing risks:
+        ``metric`` is the per-cause name, e.g. ``"wolbers_c_death"``.
 
         Returns
         -------
@@ -266,9 +325,15 @@ class LoggedPredictions:
         """
         from lightsaber.metrics import bootstrap_ci
 
-        return bootstrap_ci(metric, self.target(split), self.prediction(split),
-                            n_resamples=n_resamples, confidence=confidence, seed=seed,
-                            **self.metric_context(split, metric))
+        name = self._cause_metric(metric)[0] if self.task == "competing" else metric
+        result = bootstrap_ci(name, self.target(split), self.prediction(split),
+                              n_resamples=n_resamples, confidence=confidence, seed=seed,
+                              **self.metric_context(split, metric))
+        if name != metric:  # the per-cause name, as in the run's metrics
+            import dataclasses
+
+            result = dataclasses.replace(result, metric=metric)
+        return result
 
 
 def download_tree(client: Any, run_id: str, path: str, dst: str | Path) -> Path:
@@ -334,4 +399,6 @@ def load_predictions(run_id: str, *, tracking_uri: str | None = None) -> LoggedP
     return LoggedPredictions(run_id=run_id, task=index["task"], arrays=arrays,
                              metrics=index.get("metrics"),
                              times=index.get("times", index.get("grid")),
-                             classes=index.get("classes"))
+                             classes=index.get("classes"),
+                             causes=None if index.get("causes") is None else {
+                                 int(k): v for k, v in index["causes"].items()})

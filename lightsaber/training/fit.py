@@ -25,10 +25,17 @@ from lightsaber.exceptions import (
     SmallSplitWarning,
 )
 from lightsaber.metrics.split_scores import default_times, score_split, small_split_message
-from lightsaber.models.protocol import is_net, survival_prediction, task_of, uses_sequences
+from lightsaber.models.protocol import (
+    competing_prediction,
+    is_net,
+    survival_prediction,
+    task_of,
+    uses_sequences,
+)
 from lightsaber.serving.pipeline import FittedPipeline, describe_inputs
 from lightsaber.tracking.run_warnings import RunWarnings
 from lightsaber.tracking.tags import DATA_FINGERPRINT
+from lightsaber.training.competing import check_competing_splits, check_competing_task
 from lightsaber.training.inputs import check_fit_inputs
 from lightsaber.training.run import Run
 
@@ -46,11 +53,14 @@ except ImportError:  # pragma: no cover - older or newer scikit-learn without it
 
 
 def resolve_task(model: Any, cohort: Cohort, task: str | None) -> str:
-    wanted = task or task_of(model)
+    inferred = task_of(model)
+    wanted = task or inferred
     if wanted is None:
-        wanted = "survival" if cohort.task == "survival" else "classification"
-    if wanted not in ("classification", "survival"):
-        raise FitError(f"task must be 'classification' or 'survival'; got {wanted!r}.")
+        wanted = cohort.task if cohort.task in ("survival", "competing") else "classification"
+    if wanted not in ("classification", "survival", "competing"):
+        raise FitError(f"task must be 'classification', 'survival' or 'competing'; got "
+                       f"{wanted!r}.")
+    check_competing_task(model, cohort, wanted, inferred)
     if wanted == "survival" and cohort.duration is None:
         raise FitError("a survival model needs a cohort with `duration` and `event`.")
     if wanted == "classification" and cohort.label is None:
@@ -178,8 +188,13 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         The data.
     splits : Splits
         Must have ``train`` and ``val``; ``test`` is evaluated once at the end.
-    task : {"classification", "survival"}, optional
-        Default: inferred from the model, then from the cohort.
+    task : {"classification", "survival", "competing"}, optional
+        Default: inferred from the model, then from the cohort. ``"competing"``: a model
+        with ``predict_cumulative_incidence`` (:class:`~lightsaber.models.CauseSpecificCox`,
+        :class:`~lightsaber.models.FineGray`) on a cohort with ``causes=``; its metrics are
+        reported per cause as ``<metric>_<cause name>`` and ``Run.predictions`` holds
+        :class:`~lightsaber.metrics.CompetingPrediction` objects. A single-event model on a
+        cohort with competing causes is refused.
     preprocessor : Preprocessor, optional
         Fitted on the train split only. Default: imputation + scaling + one-hot, plus padded
         sequences when the model reads them.
@@ -214,13 +229,15 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         ``"cloglog"``, ``"isotonic"`` or a :class:`~lightsaber.calibration.SurvivalRecalibrator`.
         Metrics are then those of the calibrated predictions, with the uncalibrated ones kept
         as ``uncalibrated_<metric>``; figures are logged under ``calibration/``. See
-        ``docs/calibration.md``.
+        ``docs/calibration.md``. Not yet supported for competing risks.
     times : sequence of float, optional
-        Survival: the evaluation times (strictly positive, within the training follow-up).
+        Survival and competing risks: the evaluation times (strictly positive, within the
+        training follow-up).
         Survival curves are evaluated at these times, and ``ibs``, ``ibll`` and
         ``cumulative_auc`` integrate over every one of them that lies inside a split's
         follow-up. Default: 50 quantiles (5% to 95%) of the training event times. Logged as
-        ``evaluation/times.json``; see ``docs/metrics.md``.
+        ``evaluation/times.json``; see ``docs/metrics.md``. Competing risks: the CIFs are
+        evaluated at these times; the default uses the event times of any cause.
 
     Returns
     -------
@@ -230,6 +247,10 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
     ------
     InputTypeError
         ``model``, ``cohort`` or ``splits`` of the wrong type.
+    FitError
+        Arguments that do not fit together (e.g. a single-event model on a cohort with
+        competing causes, a train split without one of the causes); raised before anything
+        is tracked.
     EvaluationError
         No metric at all could be computed on the test split (the run ends ``FAILED``).
 
@@ -249,11 +270,17 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         if name not in splits.indices:
             raise FitError(f"splits have no '{name}' part; ls.fit needs train and val.")
     task = resolve_task(model, cohort, task)
-    if times is not None and task != "survival":
+    if times is not None and task not in ("survival", "competing"):
         raise FitError(f"times= sets the evaluation times of survival models; this is a {task} "
                        "model. Remove the argument.")
-    times = (_check_times(times, cohort.subset(splits.train).target("survival"))
-            if times is not None else None)
+    if task == "competing":
+        check_competing_splits(cohort, splits)
+        if calibrate is not None:
+            raise FitError(f"calibrate={calibrate!r} is not yet supported for competing risks "
+                           "(there is no post-hoc recalibration of cumulative incidences yet). "
+                           "Remove the argument.")
+    times = (_check_times(times, cohort.subset(splits.train).target(task))
+             if times is not None else None)
     notes = RunWarnings()
     if calibrate is not None:  # fail on a bad method before training, not after
         from lightsaber.calibration import resolve_calibrator
@@ -433,7 +460,7 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
     X = {name: pipeline.model_input(pre.transform(part)) for name, part in parts.items()}
     y = {name: part.target(task) for name, part in parts.items()}
     for name in parts:
-        message = small_split_message(task, name, y[name])
+        message = small_split_message(task, name, y[name], causes=cohort.causes)
         if message is not None:
             notes.warn("small_split", message, SmallSplitWarning)
     if run is not None and hasattr(model, "log_epochs_to"):
@@ -446,17 +473,23 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
         fitted.epoch_log_ = None  # the logger holds the run: never pickle it with the model
         fitted.callbacks_ = [(n, cb) for n, cb in fitted.callbacks_ if n != "epoch_log"]
     pipeline.model = fitted
-    predictions = {name: pipeline.predict_from_input(X[name]) for name in parts}
+    competing = task == "competing"
+    timed = task in ("survival", "competing")  # evaluated on a time grid
     survival = task == "survival"
     given_times = times is not None
-    if survival and times is None:
+    if timed and times is None:
         times = default_times(y["train"])
+    if competing:  # the CIF of each predicted cause on the grid; risk = CIF at its end
+        predictions = {name: competing_prediction(fitted, X[name], times, cohort.causes)
+                       for name in parts}
+    else:
+        predictions = {name: pipeline.predict_from_input(X[name]) for name in parts}
 
-    classes = None if survival else getattr(fitted, "classes_", None)
+    classes = None if timed else getattr(fitted, "classes_", None)
 
     def score(name: str, prediction: Any) -> dict[str, float]:
         result = score_split(task, y[name], prediction, metrics=metrics,
-                             y_train=y["train"] if survival else None, times=times,
+                             y_train=y["train"] if timed else None, times=times,
                              classes=classes)
         notes.skip(name, result.skipped)
         return result.metrics
@@ -477,14 +510,14 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
         calibration = result.report
         _check_calibration(calibrate, calibration, pipeline, X, y, before["val"], scored["val"],
                            times, notes)
-    if survival:
+    if timed:
         _warn_dropped_times(times, given_times, y, notes)
     if run is not None:  # per-split predictions + outcomes, keyed by split position, no ids
         from lightsaber.tracking.predictions import log_predictions
 
-        log_predictions(run, task, y, scored, metrics=metrics, times=times if survival else None,
-                        classes=classes)
-        if survival:
+        log_predictions(run, task, y, scored, metrics=metrics, times=times if timed else None,
+                        classes=classes, causes=cohort.causes if competing else None)
+        if timed:
             run.log_dict(_times_record(times, given_times, y), "evaluation/times.json")
     final = "test" if "test" in scores else "val"
     if not scores[final]:
@@ -502,7 +535,7 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                task=task, manifest=splits.manifest, history=[dict(row) for row in history],
                search=search, calibration=calibration, warnings=notes.messages,
                skipped={k: dict(v) for k, v in notes.skipped.items()},
-               times=times if survival else None)
+               times=times if timed else None)
 
 
 def _warn_dropped_times(times: np.ndarray, given: bool, y: dict[str, Any],
@@ -519,7 +552,8 @@ def _warn_dropped_times(times: np.ndarray, given: bool, y: dict[str, Any],
                        f"{times.size - used.size} of the {times.size} requested times lie before "
                        f"the {name} split's first event or at/after its last follow-up time "
                        f"({target['time'].max():g}) and are left out of its integrated metrics "
-                       "(ibs, ibll, cumulative_auc).", IgnoredArgumentWarning)
+                       "(ibs, ibll, cumulative_auc; competing risks: cause_specific_auc, "
+                       "ibs_competing).", IgnoredArgumentWarning)
 
 
 def _times_record(times: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str, Any]:
@@ -533,7 +567,8 @@ def _times_record(times: np.ndarray, given: bool, y: dict[str, Any]) -> dict[str
                         "first": float(inside[0]) if inside.size else None,
                         "last": float(inside[-1]) if inside.size else None}
     source = ("times= argument" if given else
-              f"default: {GRID_POINTS} quantiles (5% to 95%) of the training event times")
+              f"default: {GRID_POINTS} quantiles (5% to 95%) of the training event times"
+              + (" (any cause)" if "status" in (y["train"].dtype.names or ()) else ""))
     return {"source": source, "times": times.tolist(), "c_index_uno_tau": float(times[-1]),
             "splits": splits}
 

@@ -20,10 +20,13 @@ class Run:
     Attributes
     ----------
     metrics : dict
-        ``{split: {metric: value}}`` for train, val and test (and calibration if present).
+        ``{split: {metric: value}}`` for train, val and test (and calibration if present);
+        competing risks: ``{split: {"<metric>_<cause name>": value}}``.
     predictions : dict
         ``{split: array}``: positive-class probability (classification) or risk (survival),
-        in the order of ``splits[split]``.
+        in the order of ``splits[split]``; competing risks: ``{split: CompetingPrediction}``
+        (:class:`~lightsaber.metrics.CompetingPrediction`, the CIF of each predicted cause on
+        :attr:`times`).
     pipeline : FittedPipeline
         Preprocessing + fitted model; ``run.pipeline.predict(new_cohort)``.
     run_id : str or None
@@ -43,12 +46,12 @@ class Run:
         ``{split: {metric: reason}}`` of the default metrics that could not be computed (also
         the tag ``lightsaber.skipped_metrics``).
     times : numpy.ndarray or None
-        Survival: the evaluation times (``times=``, else the default; also the artifact
-        ``evaluation/times.json``).
+        Survival and competing risks: the evaluation times (``times=``, else the default;
+        also the artifact ``evaluation/times.json``).
     """
 
     metrics: dict[str, dict[str, float]]
-    predictions: dict[str, np.ndarray]
+    predictions: dict[str, Any]
     pipeline: FittedPipeline
     run_id: str | None
     task: str

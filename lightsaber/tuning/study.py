@@ -311,6 +311,11 @@ def tune(model: Any, cohort: Cohort, splits: Splits, space: Mapping[str, Any] | 
         if name not in splits.indices:
             raise TuningError(f"splits have no '{name}' part; tuning needs train and val.")
     task = resolve_task(model, cohort, fit_kwargs.get("task"))
+    if task == "competing":
+        raise TuningError(
+            f"tuning is not yet supported for competing risks ({type(model).__name__} on causes "
+            f"{cohort.causes}): there is no per-cause objective yet. Fit candidates with ls.fit "
+            "and compare their val_<metric>_<cause> metrics, or tune a single-event model.")
     metric = metric or DEFAULT_METRIC[task]
     objective = get_metric(metric)
     if objective.task != task:

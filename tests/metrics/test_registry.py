@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lightsaber.metrics import (
+    CompetingPrediction,
     Metric,
     MetricError,
     SurvivalPrediction,
@@ -13,10 +14,13 @@ from lightsaber.metrics import (
     get_metric,
     harrell_c,
     list_metrics,
+    wolbers_c,
 )
 
-INPUTS = {"classification": {"proba"}, "survival": {"risk", "survival", "predicted_time"}}
-CONTEXT = {"y_train", "times", "horizon", "tau", "threshold", "n_bins", "tied_tol", "classes"}
+INPUTS = {"classification": {"proba"}, "survival": {"risk", "survival", "predicted_time"},
+          "competing": {"cif", "risk"}}
+CONTEXT = {"y_train", "times", "horizon", "tau", "threshold", "n_bins", "tied_tol", "classes",
+           "cause"}
 
 
 def _classification(multiclass: bool):
@@ -59,11 +63,36 @@ def _survival():
     return (event, time), prediction(1.0), prediction(-1.0), context
 
 
+def _competing():
+    """Two exponential causes driven by x in opposite directions; the true CIFs vs reversed."""
+    rng = np.random.default_rng(2)
+
+    def cohort(n):
+        x = rng.normal(size=n)
+        t1, t2 = rng.exponential(np.exp(-x)), rng.exponential(np.exp(x))
+        c = rng.exponential(2.0, n)
+        status = np.select([t1 <= np.minimum(t2, c), t2 <= c], [1, 2], 0)
+        return x, (status, np.minimum.reduce([t1, t2, c]))
+
+    x, y = cohort(800)
+    _, y_train = cohort(800)
+    grid = np.quantile(y[1][y[0] > 0], np.linspace(0.1, 0.8, 8))
+
+    def prediction(sign):
+        h1, h2 = np.exp(sign * x), np.exp(-sign * x)  # cause-specific hazards of the model
+        free = 1 - np.exp(-np.outer(h1 + h2, grid))
+        return CompetingPrediction(cif={1: free * (h1 / (h1 + h2))[:, None],
+                                        2: free * (h2 / (h1 + h2))[:, None]}, times=grid)
+
+    return y, prediction(1.0), prediction(-1.0), {"y_train": y_train, "times": grid,
+                                                  "tau": float(grid[-1]), "cause": 1}
+
+
 @pytest.mark.parametrize("name", list_metrics())
 def test_every_metric_honours_its_contract(name):
     m = get_metric(name)
     assert isinstance(m, Metric) and m.name == name
-    assert m.task in ("classification", "survival")
+    assert m.task in ("classification", "survival", "competing")
     assert m.direction in ("higher", "lower")
     assert set(m.inputs) <= INPUTS[m.task] and m.inputs
     assert set(m.requires) | set(m.options) <= CONTEXT
@@ -73,9 +102,9 @@ def test_every_metric_honours_its_contract(name):
                                                                       "balanced_accuracy"))
         context = {}
     else:
-        y, good, bad = _survival()[:3]
-        context = {k: v for k, v in _survival()[3].items()
-                   if k in m.requires or k in m.options}
+        *data, full = _survival() if m.task == "survival" else _competing()
+        y, good, bad = data
+        context = {k: v for k, v in full.items() if k in m.requires or k in m.options}
     value_good = evaluate(m.task, y, good, metrics=[name], **context)[name]
     value_bad = evaluate(m.task, y, bad, metrics=[name], **context)[name]
     assert np.isfinite(value_good) and np.isfinite(value_bad)
@@ -88,8 +117,11 @@ def test_every_metric_honours_its_contract(name):
 def test_list_metrics_by_task_is_sorted_and_partitions_the_registry():
     cls = list_metrics("classification")
     surv = list_metrics("survival")
-    assert list(cls) == sorted(cls) and list(surv) == sorted(surv)
-    assert set(cls) | set(surv) == set(list_metrics()) and not set(cls) & set(surv)
+    comp = list_metrics("competing")
+    assert list(cls) == sorted(cls) and list(surv) == sorted(surv) and list(comp) == sorted(comp)
+    assert set(cls) | set(surv) | set(comp) == set(list_metrics())
+    assert not set(cls) & set(surv) and not set(comp) & (set(cls) | set(surv))
+    assert comp == ("cause_specific_auc", "ibs_competing", "wolbers_c")
     assert {"c_index", "c_index_uno", "c_index_td", "cumulative_auc", "ibs", "ibll",
             "brier_at_horizon", "mae_event_time", "d_calibration", "ici_at_horizon"} <= set(surv)
     assert {"auc_roc", "auc_pr", "brier", "log_loss", "ece", "balanced_accuracy",
@@ -138,3 +170,22 @@ def test_is_better_handles_nan():
     m = get_metric("c_index")
     assert m.is_better(0.7, float("nan")) and not m.is_better(float("nan"), 0.7)
     assert get_metric("ibs").is_better(0.1, 0.2)
+
+
+def test_competing_metrics_score_one_cause_from_the_prediction():
+    y, good, _, context = _competing()
+    everything = evaluate("competing", y, good, **context)
+    assert set(everything) == set(list_metrics("competing"))
+    # wolbers_c reads the risk, which defaults to the CIF at the last time, with tau there
+    assert everything["wolbers_c"] == wolbers_c(y, good.cif[1][:, -1], cause=1,
+                                                 tau=context["tau"])
+    other = evaluate("competing", y, good, metrics=["wolbers_c"], cause=2)["wolbers_c"]
+    assert other > 0.6 and other != everything["wolbers_c"]
+    with pytest.raises(MetricError, match=r"'wolbers_c' needs \['cause'\]"):
+        evaluate("competing", y, good, metrics=["wolbers_c"])
+    only_one = CompetingPrediction(cif={1: good.cif[1]}, times=good.times)
+    with pytest.raises(MetricError, match="no cumulative incidence of cause 2"):
+        evaluate("competing", y, only_one, metrics=["ibs_competing"], cause=2,
+                 y_train=context["y_train"], times=context["times"])
+    with pytest.raises(MetricError, match="no cumulative incidence of cause 2"):
+        evaluate("competing", y, only_one, metrics=["wolbers_c"], cause=2)
