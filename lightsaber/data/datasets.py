@@ -19,6 +19,7 @@ from lightsaber.data.synthetic import make_mortality_cohort
 from lightsaber.exceptions import CohortError
 
 __all__ = [
+    "PBC2_CAUSES",
     "SAMPLE_CAUSES",
     "SAMPLE_DIR",
     "SKSURV_DATASETS",
@@ -190,7 +191,11 @@ _PBC2_BINARY = ("ascites", "hepatomegaly", "spiders")
 _PBC2_EDEMA = {"No edema": 0.0, "edema no diuretics": 0.5, "edema despite diuretics": 1.0}
 
 
-def load_pbc2(path: str | Path) -> Cohort:
+#: PBC2's competing causes: death, and liver transplantation (after which PBC death is gone).
+PBC2_CAUSES = {1: "death", 2: "transplant"}
+
+
+def load_pbc2(path: str | Path, *, competing: bool = False) -> Cohort:
     """The Mayo PBC2 longitudinal cohort (312 patients, 1,945 visits).
 
     Baseline ``drug``, ``age``, ``sex`` are static features; lab values and the signs
@@ -201,14 +206,22 @@ def load_pbc2(path: str | Path) -> Cohort:
     ----------
     path : str or Path
         The PBC2 CSV, e.g. ``../shared/data/auton/pbc2.csv``.
+    competing : bool, default False
+        Death vs transplant as competing risks: the event column ``status`` (0 = alive at the
+        end of follow-up, 1 = died, 2 = transplanted; :data:`PBC2_CAUSES`) instead of
+        ``status2``, which censors the 29 transplanted patients.
     """
     frame = pd.read_csv(Path(path))
     frame = frame.sort_values(["id", "year"], kind="stable")
     static = frame.groupby("id", sort=True).first().reset_index()
-    static = static[["id", *_PBC2_BASELINE, "years", "status2"]]
+    static["status"] = static["status"].map({"alive": 0, "dead": 1, "transplanted": 2})
+    static = static[["id", *_PBC2_BASELINE, "years", "status2" if not competing else "status"]]
     long = frame[["id", "year", *_PBC2_LABS]].copy()
     for col in _PBC2_BINARY:
         long[col] = frame[col].map({"Yes": 1.0, "No": 0.0})
     long["edema"] = frame["edema"].map(_PBC2_EDEMA)
+    if competing:
+        return Cohort(static, id="id", duration="years", event="status", causes=PBC2_CAUSES,
+                      longitudinal=long, time="year")
     return Cohort(static, id="id", duration="years", event="status2", longitudinal=long,
                   time="year")

@@ -87,3 +87,17 @@ def test_the_sample_cohort_has_death_versus_discharge():
     assert ((status == 1) == binary.y_survival["event"]).all() and (status > 0).all()
     assert "died_in_hospital" not in cohort.feature_names and "status" not in cohort.feature_names
     assert cohort.feature_names == binary.feature_names
+
+
+def test_pbc2_death_versus_transplant():
+    import lightsaber as ls
+    from tests.conftest import shared_file
+
+    path = shared_file("data", "auton", "pbc2.csv")
+    cohort = ls.datasets.load_pbc2(path, competing=True)
+    status = cohort.y_competing["status"]
+    assert cohort.causes == {1: "death", 2: "transplant"}
+    assert np.bincount(status).tolist() == [143, 140, 29]
+    single = ls.datasets.load_pbc2(path)
+    assert ((status == 1) == single.y_survival["event"]).all()  # status2 censors transplants
+    assert "status" not in cohort.feature_names and cohort.feature_names == single.feature_names
