@@ -24,6 +24,7 @@ NEEDS = {
     "04_tuning_and_ablation": ("lightsaber.tuning",),
     "05_reports_and_deployment": ("lightsaber.reports", "lightsaber.tracking.model_registry",
                                   "lightsaber.serving"),
+    "06_competing_risks": (),
 }
 #: seconds a single cell may run before the notebook fails.
 CELL_TIMEOUT = 600
