@@ -155,10 +155,12 @@ def newton_raphson(state: Callable[[np.ndarray], State], p: int, *, alpha: float
         return loglik, grad, hess
 
     def singular() -> ConvergenceError:
+        shown = ", ".join(map(str, names[:8])) + (", ..." if len(names) > 8 else "")
         return ConvergenceError(
             f"{what}: the information matrix is singular (a constant or collinear feature "
-            f"among {names}, or a feature that is constant among the events). Drop or "
-            "combine the redundant columns, or set alpha > 0 (ridge penalty).")
+            f"among the {len(names)} features [{shown}], e.g. one-hot columns of every level "
+            "of a category, or a feature that is constant among the events). Drop or combine "
+            "the redundant columns, or set alpha > 0 (ridge penalty, e.g. alpha=0.1).")
 
     def newton_step(grad: np.ndarray, hess: np.ndarray) -> np.ndarray | None:
         try:
