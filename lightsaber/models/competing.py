@@ -329,7 +329,9 @@ class CauseSpecificCox(_CompetingRisksModel):
             surv[start:start + rows] = survival[:, index]
         cif[:, :, before] = 0.0
         surv[:, before] = 1.0
-        return cif, surv
+        # Sums of products can land an ulp outside [0, 1] (1.0000000000000002): clip the
+        # rounding so probability checks downstream never see an impossible value.
+        return np.clip(cif, 0.0, 1.0), np.clip(surv, 0.0, 1.0)
 
     def predict_cumulative_incidence(self, X: Any, times: Sequence[float] | np.ndarray,
                                      cause: int | None = None) -> np.ndarray:
