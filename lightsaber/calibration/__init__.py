@@ -5,14 +5,19 @@
   ``CalibratedClassifierCV`` over a ``FrozenEstimator`` where it applies);
 * :class:`SurvivalRecalibrator` — recalibration of survival curves at horizons
   (``"cloglog"`` or ``"isotonic"``), monotone in time;
+* :class:`CompetingRecalibrator` — recalibration of each cause's cumulative incidence at
+  horizons (``"cloglog"`` or ``"isotonic"``), non-decreasing in time and summing to at most 1
+  over causes;
 * :func:`assess_survival_calibration` — Kaplan-Meier by risk group, ICI and D-calibration;
+  :func:`assess_competing_calibration` — Aalen-Johansen by risk group, per cause;
 * :func:`calibrate_fitted` — what ``ls.fit`` runs: fit on held-out rows, re-score every split,
   and return a :class:`CalibrationResult`.
 
-Both calibrators are scikit-learn estimators fitted on a model's **predictions** and the
+The calibrators are scikit-learn estimators fitted on a model's **predictions** and the
 outcome, ``fit(X, y)`` with ``X`` the predictions: ``ProbabilityCalibrator().fit(scores, y)``
 (``scores`` = :func:`model_scores`) and ``SurvivalRecalibrator().fit(survival, y, times=...)``
-(``survival`` = :func:`model_survival` on ``times``). They clone, pickle and take
+(``survival`` = :func:`model_survival` on ``times``), ``CompetingRecalibrator().fit(cif, y)``
+(``cif`` a :class:`~lightsaber.metrics.CompetingPrediction`). They clone, pickle and take
 ``get_params`` / ``set_params`` as any scikit-learn estimator.
 
 ``ls.fit(model, cohort, splits, calibrate="isotonic")`` fits the calibrator on the
@@ -45,6 +50,11 @@ from lightsaber.calibration.assessment import (
     assess_survival_calibration,
 )
 from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCalibrator
+from lightsaber.calibration.competing import (
+    COMPETING_METHODS,
+    CompetingRecalibrator,
+    assess_competing_calibration,
+)
 from lightsaber.calibration.horizon import horizon_outcomes
 from lightsaber.calibration.scores import model_scores
 from lightsaber.calibration.survival import (
@@ -56,14 +66,17 @@ from lightsaber.exceptions import CalibrationError
 
 __all__ = [
     "CLASSIFIER_METHODS",
+    "COMPETING_METHODS",
     "CalibrationError",
     "CalibrationReport",
     "CalibrationResult",
+    "CompetingRecalibrator",
     "ProbabilityCalibrator",
     "SURVIVAL_METHODS",
     "SurvivalCalibrationAssessment",
     "SurvivalRecalibrator",
     "UNCALIBRATED_PREFIX",
+    "assess_competing_calibration",
     "assess_survival_calibration",
     "calibrate_fitted",
     "horizon_outcomes",

@@ -10,6 +10,12 @@ calibrator, and ``ls.fit`` attaches that to the
 split's metrics are then those of the calibrated predictions, and the uncalibrated ones stay
 next to them with the prefix ``uncalibrated_`` (MLflow: ``test_ece`` and
 ``test_uncalibrated_ece``).
+
+Competing risks: a :class:`~lightsaber.calibration.CompetingRecalibrator` recalibrates each
+cause's cumulative incidence; ``run.predictions`` (and the logged predictions) hold the
+recalibrated :class:`~lightsaber.metrics.CompetingPrediction` objects, and the per-cause metrics
+(``ibs_competing_death`` ...) are those of the recalibrated CIFs, next to
+``uncalibrated_ibs_competing_death``. The pipeline carries the recalibrator.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from lightsaber.calibration.classifier import CLASSIFIER_METHODS, ProbabilityCalibrator
+from lightsaber.calibration.competing import COMPETING_METHODS, CompetingRecalibrator
 from lightsaber.calibration.scores import model_scores
 from lightsaber.calibration.survival import SURVIVAL_METHODS, SurvivalRecalibrator
 from lightsaber.exceptions import CalibrationError
@@ -45,7 +52,16 @@ CHECK_FOLDS = 5
 UNCALIBRATED_PREFIX = "uncalibrated_"
 
 
-def resolve_calibrator(calibrate: Any, task: str) -> ProbabilityCalibrator | SurvivalRecalibrator:
+#: Per task: the calibrator class and its method names.
+_CALIBRATORS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "classification": (ProbabilityCalibrator, CLASSIFIER_METHODS),
+    "survival": (SurvivalRecalibrator, SURVIVAL_METHODS),
+    "competing": (CompetingRecalibrator, COMPETING_METHODS),
+}
+
+
+def resolve_calibrator(calibrate: Any, task: str
+                       ) -> ProbabilityCalibrator | SurvivalRecalibrator | CompetingRecalibrator:
     """An unfitted calibrator for ``task`` from a method name or a calibrator object.
 
     A calibrator object is cloned (:func:`sklearn.base.clone`: same parameters, not fitted), so
@@ -57,24 +73,23 @@ def resolve_calibrator(calibrate: Any, task: str) -> ProbabilityCalibrator | Sur
     SurvivalRecalibrator(method='isotonic')
     >>> resolve_calibrator("temperature", "classification")
     ProbabilityCalibrator(method='temperature')
+    >>> resolve_calibrator("cloglog", "competing")
+    CompetingRecalibrator()
     """
-    if isinstance(calibrate, (ProbabilityCalibrator, SurvivalRecalibrator)):
-        wanted = ProbabilityCalibrator if task == "classification" else SurvivalRecalibrator
+    wanted, methods = _CALIBRATORS.get(task, _CALIBRATORS["survival"])
+    if isinstance(calibrate, tuple(cls for cls, _ in _CALIBRATORS.values())):
         if not isinstance(calibrate, wanted):
             raise CalibrationError(
                 f"calibrate={calibrate!r} does not apply to a {task} model; use a "
-                f"{wanted.__name__}.")
+                f"{wanted.__name__} (or one of the method names {list(methods)}).")
         from sklearn.base import clone
 
         return clone(calibrate)
-    methods = CLASSIFIER_METHODS if task == "classification" else SURVIVAL_METHODS
     if calibrate not in methods:
         raise CalibrationError(
             f"calibrate must be one of {list(methods)} for a {task} model (or a "
-            f"ProbabilityCalibrator / SurvivalRecalibrator); got {calibrate!r}.")
-    if task == "classification":
-        return ProbabilityCalibrator(calibrate)
-    return SurvivalRecalibrator(calibrate)
+            f"{wanted.__name__}); got {calibrate!r}.")
+    return wanted(calibrate)
 
 
 @dataclass
@@ -110,6 +125,12 @@ class CalibrationReport:
             return {f"reliability_{split}.png": plots.plot_reliability_before_after(
                 p["y"], p["proba"][0], p["proba"][1],
                 title=f"Reliability diagram ({split}, {self.method})")}
+        if "cif" in p:
+            if not p["horizons"]:
+                return {}
+            return {f"cif_calibration_{split}.png": plots.plot_cif_calibration_before_after(
+                p["y"], p["cif"][0], p["cif"][1], p["times"], p["horizons"],
+                causes=p["causes"])}
         out = {}
         if p["horizons"]:
             out[f"survival_calibration_{split}.png"] = \
@@ -140,24 +161,25 @@ class CalibrationResult:
 
     Attributes
     ----------
-    calibrator : ProbabilityCalibrator or SurvivalRecalibrator
+    calibrator : ProbabilityCalibrator, SurvivalRecalibrator or CompetingRecalibrator
         Fitted; the caller attaches it to the pipeline (``pipeline.calibrator``).
     predictions : dict
         Per split: classification, the calibrated probabilities (as
         :meth:`~lightsaber.serving.pipeline.FittedPipeline.predict_from_input` gives them
         once the calibrator is attached); survival, the predictions given (the risk score is
-        not recalibrated).
+        not recalibrated); competing risks, the recalibrated
+        :class:`~lightsaber.metrics.CompetingPrediction`.
     scored : dict
         Per split, what the metrics were computed on: the calibrated probabilities
-        (classification) or the recalibrated
-        :class:`~lightsaber.metrics.SurvivalPrediction` (survival).
+        (classification), the recalibrated :class:`~lightsaber.metrics.SurvivalPrediction`
+        (survival) or :class:`~lightsaber.metrics.CompetingPrediction` (competing risks).
     scores : dict
         Per split, the calibrated metrics and the uncalibrated ones as ``uncalibrated_*``.
     report : CalibrationReport
     """
 
-    calibrator: ProbabilityCalibrator | SurvivalRecalibrator
-    predictions: dict[str, np.ndarray]
+    calibrator: ProbabilityCalibrator | SurvivalRecalibrator | CompetingRecalibrator
+    predictions: dict[str, Any]
     scored: dict[str, Any]
     scores: dict[str, dict[str, float]]
     report: CalibrationReport
@@ -193,7 +215,8 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     X, y : dict
         Model inputs and outcomes per split name.
     predictions, scores : dict
-        Uncalibrated predictions and metrics per split.
+        Uncalibrated predictions and metrics per split (competing risks: the
+        :class:`~lightsaber.metrics.CompetingPrediction` of each split).
     metrics : sequence of str, optional
         Metric names, as given to ``ls.fit``.
     scored, times
@@ -217,11 +240,15 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     model = pipeline.model
     if score is None:
         def score(name: str, prediction: Any) -> dict[str, float]:
-            extra = {"y_train": y["train"], "times": times} if task == "survival" else {}
+            extra = ({"y_train": y["train"], "times": times}
+                     if task in ("survival", "competing") else {})
             return evaluate_split(task, y[name], prediction, metrics=metrics, **extra)
     calibrator = resolve_calibrator(calibrate, task)
     fitted_on = "calibration" if "calibration" in X else "val"
     evaluated_on = "test" if "test" in X else fitted_on
+    if task == "competing":
+        return _calibrate_competing(calibrator, y, predictions, scores, score, fitted_on,
+                                    evaluated_on)
     if task == "classification":
         raw = {name: model_scores(model, X[name]) for name in X}
         calibrator.fit(raw[fitted_on], y[fitted_on], classes=getattr(model, "classes_", None))
@@ -252,6 +279,29 @@ def calibrate_fitted(calibrate: Any, pipeline: Any, X: dict[str, Any], y: dict[s
     summary = {**calibrator.summary(), "fitted_on": fitted_on, **_survival_assessment(plot)}
     report = CalibrationReport(calibrator.method, fitted_on, evaluated_on, summary, plot)
     return CalibrationResult(calibrator, dict(predictions), new_scored, new_scores, report)
+
+
+def _calibrate_competing(calibrator: CompetingRecalibrator, y: dict[str, Any],
+                         predictions: dict[str, Any], scores: dict[str, dict[str, float]],
+                         score: Callable[[str, Any], dict[str, float]], fitted_on: str,
+                         evaluated_on: str) -> CalibrationResult:
+    """The competing-risks branch of :func:`calibrate_fitted` (CIFs of every split)."""
+    from lightsaber.calibration.competing import assess_competing_calibration, report_horizons
+
+    calibrator.fit(predictions[fitted_on], y[fitted_on])
+    new = {name: calibrator.transform(part) for name, part in predictions.items()}
+    new_scores = {name: _merge(score(name, new[name]), scores.get(name, {})) for name in new}
+    before, after, target = predictions[evaluated_on], new[evaluated_on], y[evaluated_on]
+    horizons = report_horizons(target, calibrator.horizons_)
+    plot = {"y": target, "cif": (before.cif, after.cif), "times": before.times,
+            "horizons": horizons, "causes": {k: before.causes[k] for k in horizons}}
+    summary: dict[str, Any] = {**calibrator.summary(), "fitted_on": fitted_on}
+    if horizons:
+        summary["assessment"] = {
+            name: assess_competing_calibration(target, part, horizons)
+            for name, part in (("uncalibrated", before), ("calibrated", after))}
+    report = CalibrationReport(calibrator.method, fitted_on, evaluated_on, summary, plot)
+    return CalibrationResult(calibrator, new, new, new_scores, report)
 
 
 def _survival_plot(y: np.ndarray, before: np.ndarray, after: np.ndarray, times: np.ndarray,
@@ -297,24 +347,26 @@ def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
     ----------
     calibrate : str or calibrator
         As for :func:`resolve_calibrator`.
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
     y : array-like or structured array
-        Labels, or survival outcomes.
-    inputs : numpy.ndarray
+        Labels, or survival or competing-risks outcomes.
+    inputs : numpy.ndarray or CompetingPrediction
         Classification: logit-scale scores (:func:`~lightsaber.calibration.scores.model_scores`);
-        survival: survival curves on ``times``.
+        survival: survival curves on ``times``; competing risks: the
+        :class:`~lightsaber.metrics.CompetingPrediction` of the rows.
     times : numpy.ndarray, optional
         Survival: the curves' evaluation grid.
     classes : array-like, optional
         Classification: the model's classes.
     folds : int
-        Stratified folds (by label or event).
+        Stratified folds (by label, event or cause).
     seed : int
 
     Returns
     -------
-    numpy.ndarray
-        Positive-class probabilities (binary), class probabilities, or survival curves.
+    numpy.ndarray or CompetingPrediction
+        Positive-class probabilities (binary), class probabilities, survival curves, or the
+        recalibrated competing-risks prediction.
 
     Raises
     ------
@@ -332,8 +384,11 @@ def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
     """
     from sklearn.model_selection import StratifiedKFold
 
-    strata = np.asarray(y["event"] if task == "survival" else y)
+    strata = np.asarray(y["event"] if task == "survival" else
+                        y["status"] if task == "competing" else y)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if task == "competing":
+        return _out_of_fold_competing(calibrate, y, inputs, splitter.split(strata, strata))
     out: np.ndarray | None = None
     for fit_rows, held_rows in splitter.split(np.zeros(len(strata)), strata):
         calibrator = resolve_calibrator(calibrate, task)
@@ -349,3 +404,19 @@ def out_of_fold(calibrate: Any, task: str, y: Any, inputs: np.ndarray,
         out[held_rows] = part
     assert out is not None
     return out
+
+
+def _out_of_fold_competing(calibrate: Any, y: Any, prediction: Any,
+                           folds: Iterator[tuple[np.ndarray, np.ndarray]]) -> Any:
+    """Out-of-fold recalibrated CIFs: each fold's rows from a recalibrator fitted on the rest."""
+    from lightsaber.metrics.prediction import CompetingPrediction
+
+    cif = {k: np.empty_like(v) for k, v in prediction.cif.items()}
+    for fit_rows, held_rows in folds:
+        calibrator = resolve_calibrator(calibrate, "competing")
+        calibrator.fit(prediction.take(fit_rows), y[fit_rows])
+        part = calibrator.transform({k: v[held_rows] for k, v in prediction.cif.items()},
+                                    prediction.times)
+        for k in cif:
+            cif[k][held_rows] = part[k]
+    return CompetingPrediction(cif=cif, times=prediction.times, causes=prediction.causes)

@@ -56,6 +56,11 @@ from lightsaber.metrics.competing import (
     integrated_brier_score_competing,
     wolbers_c,
 )
+from lightsaber.metrics.competing_calibration import (
+    CIFCalibration,
+    cif_at_times,
+    cif_calibration_at_horizon,
+)
 from lightsaber.metrics.concordance import (
     ConcordanceResult,
     antolini_c,
@@ -88,6 +93,7 @@ from lightsaber.metrics.validation import check_risk
 
 __all__ = [
     "BootstrapResult",
+    "CIFCalibration",
     "CompetingPrediction",
     "ConcordanceResult",
     "DCalibration",
@@ -109,6 +115,8 @@ __all__ = [
     "calibration_at_horizon",
     "cause_specific_auc",
     "check_risk",
+    "cif_at_times",
+    "cif_calibration_at_horizon",
     "concordance_summary",
     "cumulative_dynamic_auc",
     "cumulative_incidence",

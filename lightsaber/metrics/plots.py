@@ -9,7 +9,9 @@ reliability, AUC(t), calibration at horizons) and the before/after comparisons o
 calibration that ``ls.fit(..., calibrate=...)`` logs under ``calibration/``
 (:func:`plot_reliability_before_after`, :func:`plot_survival_calibration_before_after`,
 :func:`plot_d_calibration`); and stacked cumulative incidence curves for competing risks
-(:func:`plot_cumulative_incidence`).
+(:func:`plot_cumulative_incidence`), with their calibration by risk group
+(:func:`plot_cif_calibration`, and :func:`plot_cif_calibration_before_after` for
+``calibrate=``).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from lightsaber.exceptions import MetricError
 from lightsaber.metrics.calibration import expected_calibration_error, reliability_curve
 from lightsaber.metrics.classification import binary_inputs
 from lightsaber.metrics.competing import cumulative_incidence
+from lightsaber.metrics.competing_calibration import cif_at_times, cif_calibration_at_horizon
 from lightsaber.metrics.survival import TimeDependentAUC, survival_at_times
 from lightsaber.metrics.survival_calibration import calibration_at_horizon
 from lightsaber.metrics.validation import as_survival_target
 
 __all__ = [
     "plot_calibration_at_horizons",
+    "plot_cif_calibration",
+    "plot_cif_calibration_before_after",
     "plot_cumulative_incidence",
     "plot_d_calibration",
     "plot_precision_recall",
@@ -313,4 +318,113 @@ def plot_d_calibration(before: Any, after: Any) -> Figure:
     ax.set(xlabel="Predicted survival probability at the observed time",
            ylabel="Share of patients", title="D-calibration")
     ax.legend(loc="upper right")
+    return fig
+
+
+# ---------------------------------------------------------------------- competing risks
+def plot_cif_calibration(y: Any, cif: Any, times: Any, horizons: Sequence[float], *,
+                         cause: int = 1, n_groups: int = 10, ax: Axes | None = None,
+                         name: str | None = None) -> Figure:
+    """Predicted vs Aalen-Johansen observed cause-``k`` CIF at each horizon, by risk group.
+
+    One line per horizon (:func:`~lightsaber.metrics.cif_calibration_at_horizon`), its
+    group-size-weighted mean absolute error in the legend; points on the diagonal are
+    calibrated.
+
+    Parameters
+    ----------
+    y : structured array or (status, time) tuple
+        Competing-risks outcome.
+    cif : array-like of shape (n_samples, n_times)
+        Predicted cause-``k`` cumulative incidences on ``times``.
+    times : array-like of shape (n_times,)
+        Strictly increasing grid of ``cif``.
+    horizons : sequence of float
+        Horizons, within the follow-up of ``y``.
+    cause : int, default 1
+        The cause ``k``.
+    n_groups : int, default 10
+        Risk groups per horizon.
+    ax : matplotlib Axes, optional
+    name : str, optional
+        The cause's name in the title (default ``cause <k>``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> y = ([1, 2, 1, 0, 1, 2, 1, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    >>> cif = np.array([[0.3, 0.5], [0.1, 0.2], [0.2, 0.6], [0.1, 0.1], [0.2, 0.4],
+    ...                 [0.0, 0.1], [0.1, 0.3], [0.0, 0.05]])
+    >>> fig = plot_cif_calibration(y, cif, [2.0, 5.0], [2.0, 5.0], n_groups=2, name="death")
+    >>> fig.axes[0].get_title(), len(fig.axes[0].lines)
+    ('Calibration of the death CIF', 3)
+    """
+    horizons = np.atleast_1d(np.asarray(horizons, dtype=np.float64))
+    if horizons.size == 0:
+        raise MetricError("horizons must hold at least one time.")
+    at = cif_at_times(cif, times, horizons)
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    top = 0.05
+    for j, h in enumerate(horizons):
+        cal = cif_calibration_at_horizon(y, at[:, j], h, cause=cause, n_groups=n_groups)
+        ax.plot(cal.predicted_cif, cal.observed_cif, marker="o",
+                label=f"t = {h:g} (MAE {cal.mean_abs_error:.3f})")
+        top = max(top, float(cal.predicted_cif.max()), float(cal.observed_cif.max()))
+    top = min(1.0, 1.1 * top)  # CIFs of a rare cause are small: zoom in on them
+    ax.set(xlabel="Predicted cumulative incidence", ylabel="Observed (Aalen-Johansen)",
+           xlim=(0, top), ylim=(0, top),
+           title=f"Calibration of the {name or f'cause {cause}'} CIF")
+    ax.legend(loc="upper left")
+    return _figure(ax)
+
+
+def plot_cif_calibration_before_after(y: Any, before: Any, after: Any, times: Any,
+                                      horizons: Any, *, causes: Any = None,
+                                      n_groups: int = 10) -> Figure:
+    """Calibration of each cause's CIF by risk group, raw (left) and recalibrated (right).
+
+    Parameters
+    ----------
+    y : structured array or (status, time) tuple
+        Competing-risks outcome of the evaluated rows.
+    before, after : mapping of int to array-like of shape (n_samples, n_times)
+        Uncalibrated and recalibrated CIFs per cause on ``times``.
+    times : array-like of shape (n_times,)
+        Strictly increasing grid.
+    horizons : mapping of int to sequence of float, or sequence of float
+        Horizons per cause (or the same for every cause), within the follow-up of ``y``.
+    causes : mapping of int to str, optional
+        The causes to draw (a row each) and their names (default: the codes of ``before``).
+    n_groups : int, default 10
+        Risk groups per horizon.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> y = ([1, 2, 1, 0, 1, 2, 1, 2], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+    >>> raw = {1: np.tile([0.2, 0.5], (8, 1)), 2: np.tile([0.1, 0.3], (8, 1))}
+    >>> fig = plot_cif_calibration_before_after(y, raw, raw, [2.0, 6.0], [6.0], n_groups=2,
+    ...                                         causes={1: "death", 2: "discharge"})
+    >>> [ax.get_title() for ax in fig.axes]
+    ['death: uncalibrated', 'death: recalibrated', 'discharge: uncalibrated', \
+'discharge: recalibrated']
+    """
+    names = ({int(k): str(v) for k, v in causes.items()} if isinstance(causes, dict)
+             else {int(k): f"cause {k}" for k in (causes if causes is not None else before)})
+    fig = Figure(figsize=(10, 4.5 * len(names)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(names), 2, squeeze=False))
+    for row, (code, label) in zip(axes, names.items(), strict=True):
+        at = horizons.get(code, ()) if isinstance(horizons, dict) else horizons
+        for ax, curves, what in zip(row, (before, after), ("uncalibrated", "recalibrated"),
+                                    strict=True):
+            plot_cif_calibration(y, curves[code], times, at, cause=code, n_groups=n_groups,
+                                 ax=ax, name=label)
+            ax.set_title(f"{label}: {what}")
     return fig

@@ -226,10 +226,13 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
         ``test``) and included in the returned and logged pipeline. Classifiers:
         ``"isotonic"``, ``"sigmoid"`` (Platt), ``"temperature"``, ``"beta"`` or a
         :class:`~lightsaber.calibration.ProbabilityCalibrator`; survival models:
-        ``"cloglog"``, ``"isotonic"`` or a :class:`~lightsaber.calibration.SurvivalRecalibrator`.
+        ``"cloglog"``, ``"isotonic"`` or a :class:`~lightsaber.calibration.SurvivalRecalibrator`;
+        competing risks: ``"cloglog"``, ``"isotonic"`` or a
+        :class:`~lightsaber.calibration.CompetingRecalibrator` (each cause's CIF, so
+        ``Run.predictions`` hold recalibrated CIFs).
         Metrics are then those of the calibrated predictions, with the uncalibrated ones kept
         as ``uncalibrated_<metric>``; figures are logged under ``calibration/``. See
-        ``docs/calibration.md``. Not yet supported for competing risks.
+        ``docs/calibration.md``.
     times : sequence of float, optional
         Survival and competing risks: the evaluation times (strictly positive, within the
         training follow-up).
@@ -275,10 +278,6 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
                        "model. Remove the argument.")
     if task == "competing":
         check_competing_splits(cohort, splits)
-        if calibrate is not None:
-            raise FitError(f"calibrate={calibrate!r} is not yet supported for competing risks "
-                           "(there is no post-hoc recalibration of cumulative incidences yet). "
-                           "Remove the argument.")
     times = (_check_times(times, cohort.subset(splits.train).target(task))
              if times is not None else None)
     notes = RunWarnings()
@@ -416,6 +415,9 @@ def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X:
     from lightsaber.metrics.split_scores import survival_context
 
     task = pipeline.task
+    if task == "competing":
+        _check_competing_calibration(calibrate, report, y, before, after, times, notes)
+        return
     survival = task == "survival"
     target = "ibs" if survival else CALIBRATION_TARGETS.get(report.method, "log_loss")
     context = ({k: v for k, v in survival_context(y["val"], y["train"], times).items()
@@ -439,6 +441,48 @@ def _check_calibration(calibrate: Any, report: Any, pipeline: FittedPipeline, X:
                    f"calibrate={report.method!r} makes {target} worse {how}: {old:.4f} -> "
                    f"{new:.4f}. The calibrated model is kept; compare the uncalibrated_* "
                    "metrics, and consider another method, a calibration split "
+                   "(cohort.split(..., calibration=0.2)) or calibrate=None.", CalibrationWarning)
+
+
+def _check_competing_calibration(calibrate: Any, report: Any, y: dict[str, Any], before: Any,
+                                 after: Any, times: np.ndarray, notes: RunWarnings) -> None:
+    """:func:`_check_calibration` for competing risks: ``ibs_competing`` of each cause on val.
+
+    The recalibrator fits each cause's CIF separately, so each cause is judged on its own: a
+    cause whose integrated Brier score on val gets worse by more than the tolerance is named in
+    one warning. Out of fold when the recalibrator was fitted on val, as for survival.
+    """
+    from lightsaber.calibration import CalibrationError, out_of_fold
+    from lightsaber.metrics import MetricError, evaluate
+    from lightsaber.metrics.split_scores import competing_context
+
+    how = "on the val split"
+    try:
+        if report.fitted_on == "val":
+            after = out_of_fold(calibrate, "competing", y["val"], before)
+            how = "on the val split, out of fold (5 folds: the recalibrator was fitted on val)"
+    except (CalibrationError, MetricError):
+        return  # too few events of a cause per fold: nothing to judge
+    worse = []
+    for cause in sorted(after.cif):
+        context = competing_context(y["val"], y["train"], times, cause)
+        if context["times"] is None:
+            continue
+        wanted = {k: context[k] for k in ("y_train", "times", "cause")}
+        try:
+            old = evaluate("competing", y["val"], before, metrics=["ibs_competing"],
+                           **wanted)["ibs_competing"]
+            new = evaluate("competing", y["val"], after, metrics=["ibs_competing"],
+                           **wanted)["ibs_competing"]
+        except MetricError:
+            continue
+        if new > old * (1.0 + CALIBRATION_TOLERANCE) + 1e-12:
+            worse.append(f"ibs_competing_{before.causes[cause]} {old:.4f} -> {new:.4f}")
+    if worse:
+        notes.warn("calibration",
+                   f"calibrate={report.method!r} makes the integrated Brier score worse {how}: "
+                   f"{'; '.join(worse)}. The recalibrated model is kept; compare the "
+                   "uncalibrated_* metrics, and consider another method, a calibration split "
                    "(cohort.split(..., calibration=0.2)) or calibrate=None.", CalibrationWarning)
 
 

@@ -119,11 +119,11 @@ def test_cause_specific_cox_every_cause_metric_tracked_and_read_back(sample, sto
     ci = predictions.bootstrap("test", "wolbers_c_death", n_resamples=50)
     assert ci.metric == "wolbers_c_death" and ci.low <= ci.estimate <= ci.high
     assert ci.estimate == pytest.approx(run.metrics["test"]["wolbers_c_death"], rel=1e-12)
-    # the pyfunc model (risk of the first cause) is logged and serves what the pipeline predicts
+    # the pyfunc model (the risks of every cause) is logged and serves what the pipeline predicts
     loaded = mlflow.pyfunc.load_model(f"{logged.info.artifact_uri}/model")
     test = cohort.subset(splits.test[:20])
     served = loaded.predict(run.pipeline.input_frame(test))
-    np.testing.assert_allclose(served["risk"], run.pipeline.predict(test), rtol=1e-9)
+    np.testing.assert_allclose(served["risk_death"], run.pipeline.predict(test), rtol=1e-9)
 
 
 def test_fine_gray_reports_its_own_cause(sample, store):
@@ -197,12 +197,10 @@ def test_no_metric_on_the_final_split_fails_the_run(store):
     assert [r.info.status for r in _all_runs(uri)] == ["FAILED"]
 
 
-def test_calibration_and_tuning_are_refused_for_competing_risks(sample):
+def test_tuning_is_refused_for_competing_risks(sample):
     from lightsaber.tuning import LogUniform
 
     cohort, splits = sample
-    with pytest.raises(FitError, match="not yet supported for competing risks"):
-        fit(CauseSpecificCox(alpha=0.1), cohort, splits, track=False, calibrate="isotonic")
     with pytest.raises(TuningError, match="not yet supported for competing risks"):
         ls.tune(CauseSpecificCox(), cohort, splits, {"alpha": LogUniform(0.01, 1.0)},
                 max_trials=2, progress=False)
