@@ -152,6 +152,10 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     serving = _optional("lightsaber.serving", "prediction (`lightsaber predict`)")
+    if args.times is not None:  # a usage error (exit 2), before any model is loaded
+        from lightsaber.serving.pipeline import check_prediction_times
+
+        check_prediction_times(args.times)
     out = _running(serving.predict_file, args.model_uri, args.data, args.out, times=args.times,
                    tracking_uri=args.tracking_uri)
     print(f"predictions written to {out}")
@@ -298,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--out", required=True,
                       help="output file (.parquet or .csv); nothing is written on error")
     pred.add_argument("--times", type=float, nargs="+", default=None,
-                      help="survival probabilities at these times")
+                      help="survival models: survival probabilities at these times; "
+                           "competing risks: each cause's cumulative incidence "
+                           "(cif_<cause>_<t> columns)")
     pred.add_argument("--tracking-uri", default=None, help="MLflow tracking URI")
 
     rep = _command(commands, "report", _report, "write an HTML report of runs",

@@ -139,6 +139,18 @@ def test_missing_optional_package_exits_2(monkeypatch, tmp_path, capsys):
     assert "not available" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("times", "says"), [(["-123.456"], "times[0] is negative"),
+                                            (["5", "nan"], "times[1] is not finite")])
+def test_predict_bad_times_exit_2_before_any_model_is_loaded(tmp_path, capsys, times, says):
+    code = main(["predict", "--model", "runs:/no-such-run/model", "--data",
+                 str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--times", *times])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lightsaber: error: times must be a non-empty list of finite")
+    assert says in err and "123.456" not in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_run_failure_exits_1_with_one_line(tmp_path, monkeypatch, capsys, static_frame,
                                            target_frame):
     import yaml

@@ -4,7 +4,8 @@
 * :func:`load_pipeline` — a run's (or registered model's) pipeline back from MLflow;
 
 * :func:`predict_cohort` — a DataFrame, file or :class:`~lightsaber.Cohort` in, one row of
-  predictions per patient out (risks, probabilities, survival at requested times);
+  predictions per patient out (risks, probabilities, survival or each cause's cumulative
+  incidence at requested times);
 * :func:`predict_patient` — one patient given as plain values (static and longitudinal);
 * :func:`predict_file` — file in, file out; what ``lightsaber predict`` runs;
 * :func:`check_schema` — the check every entry point runs first: missing or mistyped

@@ -6,6 +6,7 @@ model, so predictions on a new cohort apply exactly the training preprocessing.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,41 +20,125 @@ from lightsaber.data.cohort import Cohort
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor
 
-__all__ = ["FittedPipeline", "prediction_times"]
+__all__ = ["FittedPipeline", "check_prediction_times", "prediction_times", "time_labels"]
 
 #: Value of every categorical column in the logged input example (never a training category).
 EXAMPLE_CATEGORY = "example"
 
 
+def check_prediction_times(times: Any) -> np.ndarray:
+    """Prediction times as a sorted array of unique values, or a :class:`PredictionError`.
+
+    ``times`` is a number or a list (tuple, array, Series) of numbers: each finite and
+    non-negative, booleans and text refused. The error says which entry is wrong and why,
+    without quoting any entry (``times`` built from a patient column would otherwise reach a
+    log or an HTTP error body).
+
+    Parameters
+    ----------
+    times : float or sequence of float
+        Times at which curves are asked for, in the cohort's time unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted unique times (float64).
+
+    Raises
+    ------
+    PredictionError
+        Empty, not numbers, NaN, infinite or negative.
+
+    Examples
+    --------
+    >>> check_prediction_times([30, 7, 30]).tolist()
+    [7.0, 30.0]
+    >>> check_prediction_times(["30", 90])
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.PredictionError: times must be ...; times[0] is a str, not a number. ...
+    """
+    from lightsaber.exceptions import PredictionError
+
+    def refuse(problem: str) -> PredictionError:
+        return PredictionError(
+            "times must be a non-empty list of finite, non-negative numbers (in the cohort's "
+            f"time unit); {problem}. Pass e.g. times=[30, 90].")
+
+    if _is_number(times):
+        values = [times]
+    elif isinstance(times, (str, bytes, Mapping)):
+        raise refuse(f"got a {type(times).__name__}")
+    elif isinstance(times, np.ndarray):
+        if times.ndim > 1:
+            raise refuse(f"got an array of shape {times.shape}")
+        values = times.reshape(-1).tolist()
+    else:
+        try:
+            values = list(times)
+        except TypeError:
+            raise refuse(f"got a {type(times).__name__}") from None
+    if not values:
+        raise refuse("got none")
+    for i, value in enumerate(values):
+        if not _is_number(value):
+            raise refuse(f"times[{i}] is a {type(value).__name__}, not a number")
+    grid = np.asarray(values, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(grid))
+    if bad.size:
+        raise refuse(f"times[{bad[0]}] is not finite (NaN or infinite)")
+    bad = np.flatnonzero(grid < 0)
+    if bad.size:
+        raise refuse(f"times[{bad[0]}] is negative")
+    return np.unique(grid)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def prediction_times(times: Sequence[float] | float | None, task: str) -> np.ndarray | None:
     """Validated, sorted, unique prediction times (``None`` when none are asked for).
+
+    Survival models give survival curves at them, competing-risks models each cause's
+    cumulative incidence; a classifier has no times (see :func:`check_prediction_times` for
+    what a valid ``times`` is).
 
     Examples
     --------
     >>> prediction_times([30, 7, 30], "survival").tolist()
     [7.0, 30.0]
+    >>> prediction_times([30], "competing").tolist()
+    [30.0]
     """
     from lightsaber.exceptions import PredictionError
 
     if times is None:
         return None
-    try:
-        values = np.atleast_1d(np.asarray(times, dtype=float))
-    except (TypeError, ValueError) as err:
-        raise PredictionError(f"times must be numbers; got {times!r}.") from err
-    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) \
-            or np.any(values < 0):
+    grid = check_prediction_times(times)
+    if task not in ("survival", "competing"):
+        raise PredictionError("`times` applies to survival models and competing-risks models; "
+                              "this model is a classifier. Drop `times`.")
+    return grid
+
+
+def time_labels(times: np.ndarray) -> list[str]:
+    """Column suffixes of prediction times: ``f"{t:g}"``, refusing two times with one label.
+
+    Examples
+    --------
+    >>> time_labels(np.array([2.5, 30.0, 365.25]))
+    ['2.5', '30', '365.25']
+    """
+    from lightsaber.exceptions import PredictionError
+
+    labels = [f"{t:g}" for t in times]
+    if len(set(labels)) < len(labels):
+        seen = [label for label in labels if labels.count(label) > 1][0]
         raise PredictionError(
-            f"times must be a non-empty list of finite, non-negative numbers; got {times!r}.")
-    if task == "competing":
-        raise PredictionError(
-            "`times` is not yet supported for competing-risks pipelines (the output is the "
-            "risk of the model's first cause); for cumulative incidences call "
-            "pipeline.model.predict_cumulative_incidence(pipeline.transform(cohort), times, "
-            "cause=k).")
-    if task != "survival":
-        raise PredictionError("`times` applies to survival models; this model is a classifier.")
-    return np.unique(values)
+            f"two of the requested times would both be labelled {seen!r} in the column names "
+            "(6 significant digits); ask for times that differ in their first 6 digits.")
+    return labels
 
 
 @dataclass(kw_only=True)
@@ -80,7 +165,13 @@ class FittedPipeline:
         A fitted :class:`~lightsaber.calibration.ProbabilityCalibrator` (classification: every
         prediction is calibrated) or :class:`~lightsaber.calibration.SurvivalRecalibrator`
         (survival: :meth:`predict_frame` adds recalibrated event probabilities at its
-        horizons); set by ``ls.fit(..., calibrate=...)``.
+        horizons) or :class:`~lightsaber.calibration.CompetingRecalibrator` (competing risks:
+        the cumulative incidences at ``times`` are recalibrated); set by
+        ``ls.fit(..., calibrate=...)``.
+    causes : dict of int to str or None
+        Competing risks: the cohort's ``{code: name}`` (``Cohort(causes=...)``), which names
+        the ``risk_<name>`` and ``cif_<name>_<t>`` columns of :meth:`predict_frame`; ``None``
+        for other tasks (a competing pipeline without it names cause ``k`` ``cause<k>``).
     """
 
     preprocessor: Preprocessor
@@ -94,6 +185,13 @@ class FittedPipeline:
     longitudinal_columns: list[str] = field(default_factory=list)
     dtypes: dict[str, str] = field(default_factory=dict)
     calibrator: Any = None
+    causes: dict[int, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.task != "competing" or not self.causes:
+            self.causes = None
+        else:
+            self.causes = {int(k): str(v) for k, v in self.causes.items()}
 
     # ------------------------------------------------------------------ inputs
     def _prepare(self, cohort: Cohort) -> Cohort:
@@ -127,7 +225,8 @@ class FittedPipeline:
         """Risk (survival), positive-class probability (binary classification).
 
         Competing risks: the model's ``predict(X)``, the risk of its first cause (for
-        :class:`~lightsaber.models.FineGray`, its cause).
+        :class:`~lightsaber.models.FineGray`, its cause); :meth:`predict_frame` gives the risk
+        and cumulative incidences of every cause.
         """
         return self.predict_from_input(self.transform(cohort))
 
@@ -200,25 +299,67 @@ class FittedPipeline:
     def predict_frame(self, frame: pd.DataFrame, *, times: Any = None) -> pd.DataFrame:
         """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`).
 
-        The pyfunc's output: ``probability`` / ``probability_<class>`` (classification) or
-        ``risk`` (survival; competing risks: the risk of the model's first cause). Survival:
-        with ``times``, ``survival_<t>`` and ``event_probability_<t>`` at each; without, the
-        recalibrated event probabilities at the calibrator's horizons when the pipeline holds
-        one.
+        This is the pyfunc's output (what ``mlflow models serve`` answers). Its columns:
+
+        * classification: ``probability`` (binary) or ``probability_<class>`` (multi-class);
+        * survival: ``risk`` (higher = earlier event); with ``times``, ``survival_<t>`` for
+          each time, then ``event_probability_<t>`` (``1 - survival_<t>``); without, the
+          recalibrated event probabilities at the calibrator's horizons when the pipeline
+          holds one;
+        * competing risks, for each cause the model predicts (every cause of a
+          :class:`~lightsaber.models.CauseSpecificCox` or a deep competing model, the one
+          cause of a :class:`~lightsaber.models.FineGray`), named as in
+          :attr:`cause_names`: ``risk_<name>`` (the model's ``predict(X, cause=k)``, higher =
+          earlier event of that cause); with ``times``, ``cif_<name>_<t>`` for each time, the
+          cumulative incidence ``P(T <= t, cause = k | x)``, recalibrated (on the requested
+          times) when the pipeline holds a
+          :class:`~lightsaber.calibration.CompetingRecalibrator`; the risks are the model's,
+          never recalibrated (as the survival ``risk``). Risks come first in cause order, then
+          the incidences cause by cause, each in increasing ``t``.
+
+        ``<t>`` is the time as ``f"{t:g}"`` (``30``, ``2.5``); ``times`` are sorted and
+        repeated times dropped.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The pyfunc input format (see :meth:`transform_frame`).
+        times : float or sequence of float, optional
+            Survival and competing-risks models: finite, non-negative times (see
+            :func:`check_prediction_times`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per patient, in input order.
         """
         times = prediction_times(times, self.task)
         return self.prediction_frame(self.transform_frame(frame), times=times)
+
+    @property
+    def cause_names(self) -> dict[int, str]:
+        """``{code: name}`` of the causes a competing-risks pipeline predicts, in cause order.
+
+        Every code of the model's ``causes_`` (a :class:`~lightsaber.models.FineGray`: its
+        ``cause`` only), named from :attr:`causes`, else ``cause<k>``; empty for other tasks.
+        """
+        if self.task != "competing":
+            return {}
+        from lightsaber.models.protocol import predicted_causes
+
+        names = self.causes or {}
+        return {k: names.get(k, f"cause{k}") for k in predicted_causes(self.model)}
 
     def prediction_frame(self, X: Any, *, times: np.ndarray | None = None,
                          horizons: bool = True) -> pd.DataFrame:
         """Prediction columns for a model input (see :meth:`predict_frame`).
 
-        ``times`` (survival): curves at those times; else, with ``horizons``, the calibrator's
-        event probabilities at its horizons.
+        ``times`` (survival, competing risks): curves at those times; else, with ``horizons``,
+        the calibrator's event probabilities at its horizons (survival).
         """
-        prediction = self.predict_from_input(X)
         if self.task == "competing":
-            return pd.DataFrame({"risk": prediction})
+            return self._competing_frame(X, times)
+        prediction = self.predict_from_input(X)
         if self.task != "survival":
             if prediction.ndim == 1:
                 return pd.DataFrame({"probability": prediction})
@@ -231,6 +372,41 @@ class FittedPipeline:
             out = pd.concat([out, self.calibrator.event_probability_frame(self.model, X)],
                             axis=1)
         return out
+
+    def _competing_frame(self, X: Any, times: np.ndarray | None) -> pd.DataFrame:
+        """``risk_<name>`` of each predicted cause, then its ``cif_<name>_<t>`` at ``times``."""
+        names = self.cause_names
+        out = {f"risk_{name}": self._cause_risk(X, code, single=len(names) == 1)
+               for code, name in names.items()}
+        if times is not None:
+            labels = time_labels(times)
+            curves = {code: np.asarray(self.model.predict_cumulative_incidence(
+                X, times, cause=code), dtype=float) for code in names}
+            if self.calibrator is not None:  # a CompetingRecalibrator, fitted by ls.fit
+                curves = self.calibrator.transform(curves, times=times)
+            for code, name in names.items():
+                cif = np.clip(np.asarray(curves[code], dtype=float), 0.0, 1.0)
+                out.update({f"cif_{name}_{label}": cif[:, j] for j, label in enumerate(labels)})
+        return pd.DataFrame(out)
+
+    def _cause_risk(self, X: Any, code: int, *, single: bool) -> np.ndarray:
+        """The model's risk score for one cause (higher = earlier event of that cause)."""
+        import inspect
+
+        if single:  # a one-cause model (FineGray): its predict is that cause's risk
+            return np.asarray(self.model.predict(X), dtype=float)
+        try:
+            takes_cause = "cause" in inspect.signature(self.model.predict).parameters
+        except (TypeError, ValueError):
+            takes_cause = False
+        if not takes_cause:
+            from lightsaber.exceptions import PredictionError
+
+            raise PredictionError(
+                f"{type(self.model).__name__}.predict takes no `cause`, so the risk of each of "
+                f"its {len(self.cause_names)} causes cannot be asked for; give the model a "
+                "predict(X, cause=None) as lightsaber's CauseSpecificCox has.")
+        return np.asarray(self.model.predict(X, cause=code), dtype=float)
 
     def _curve_frame(self, X: Any, risk: np.ndarray, times: np.ndarray) -> pd.DataFrame:
         """``survival_<t>`` then ``event_probability_<t>`` columns (recalibrated if calibrated)."""
@@ -250,9 +426,10 @@ class FittedPipeline:
                     "SurvivalNet).")
             survival = curves.survival
         survival = np.clip(np.asarray(survival, dtype=float), 0.0, 1.0)
-        out = {f"survival_{t:g}": survival[:, j] for j, t in enumerate(times)}
-        out.update({f"event_probability_{t:g}": 1.0 - survival[:, j]
-                    for j, t in enumerate(times)})
+        labels = time_labels(times)
+        out = {f"survival_{t}": survival[:, j] for j, t in enumerate(labels)}
+        out.update({f"event_probability_{t}": 1.0 - survival[:, j]
+                    for j, t in enumerate(labels)})
         return pd.DataFrame(out)
 
     def example_frame(self) -> pd.DataFrame:
@@ -296,7 +473,11 @@ class FittedPipeline:
 
 def describe_inputs(cohort: Cohort, flatten: Mapping[str, Any] | None, sequences: bool
                     ) -> dict[str, Any]:
-    """Raw columns a pipeline needs from a cohort."""
+    """Raw columns a pipeline needs from a cohort, with their dtypes and the cohort's causes.
+
+    ``causes`` (``{code: name}`` of a competing-risks cohort, else ``None``) names the
+    competing-risks prediction columns; :class:`FittedPipeline` keeps it for that task only.
+    """
     long_cols = list(cohort.long_table.features) if cohort.has_longitudinal and (
         sequences or flatten is not None) else []
     dtypes = {c: str(cohort.static[c].dtype) for c in cohort.feature_names}
@@ -304,5 +485,6 @@ def describe_inputs(cohort: Cohort, flatten: Mapping[str, Any] | None, sequences
         frame = cohort.long_table.frame
         dtypes.update({c: str(frame[c].dtype) for c in
                        [cohort.long_table.time, *long_cols]})
+    causes = getattr(cohort, "causes", None)
     return {"static_columns": list(cohort.feature_names), "longitudinal_columns": long_cols,
-            "dtypes": dtypes}
+            "dtypes": dtypes, "causes": dict(causes) if causes else None}

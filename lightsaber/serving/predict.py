@@ -64,9 +64,10 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
         The new patients, in the pyfunc input format (a CSV/Parquet path is read), or a
         :class:`~lightsaber.Cohort`. Checked against the training schema first.
     times : sequence of float, optional
-        Survival models only: also give ``survival_<t>`` (probability of being event-free at
+        Survival models: also give ``survival_<t>`` (probability of being event-free at
         ``t``) and ``event_probability_<t>`` (``1 - survival_<t>``) for each time, in
-        increasing order.
+        increasing order. Competing-risks models: ``cif_<cause name>_<t>``, the cumulative
+        incidence of each cause the model predicts. Finite, non-negative numbers.
     tracking_uri : str, optional
         Store to load a model URI from.
 
@@ -74,8 +75,9 @@ def predict_cohort(model: Any, data: pd.DataFrame | Cohort | str | os.PathLike,
     -------
     pandas.DataFrame
         One row per patient: the id column when the input has one, then ``probability``
-        (binary), ``probability_<class>`` (multi-class) or ``risk`` (survival; higher means an
-        earlier event), then the columns for ``times``.
+        (binary), ``probability_<class>`` (multi-class), ``risk`` (survival; higher means an
+        earlier event) or ``risk_<cause name>`` per cause (competing risks), then the columns
+        for ``times`` (see :meth:`~lightsaber.serving.FittedPipeline.predict_frame`).
 
     Raises
     ------
@@ -155,7 +157,8 @@ def predict_patient(model: Any, static: Mapping[str, Any] | None = None, *,
         The patient's measurements, one row per time (the time column and measurement
         columns); required when the model uses longitudinal data.
     times : sequence of float, optional
-        Survival models: survival probabilities at these times.
+        Survival models: survival probabilities at these times; competing-risks models: each
+        cause's cumulative incidence at them (as in :func:`predict_cohort`).
 
     Returns
     -------
@@ -225,7 +228,8 @@ def predict_file(model_uri: str, data: str | os.PathLike | pd.DataFrame,
     out : path
         Output file; ``.csv``, ``.parquet`` or ``.pq``.
     times : sequence of float, optional
-        Survival models: survival probabilities at these times.
+        Survival models: survival probabilities at these times; competing-risks models: each
+        cause's cumulative incidence at them (as in :func:`predict_cohort`).
     tracking_uri : str, optional
         Store holding the model.
 

@@ -57,9 +57,15 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         """Predictions for a DataFrame in the pipeline's input format.
 
-        Survival models take ``params={"times": [t1, t2, ...]}`` (also over HTTP, as
-        ``"params"`` next to ``"dataframe_split"``) and then add ``survival_<t>`` and
-        ``event_probability_<t>`` columns, recalibrated when the pipeline holds a calibrator.
+        Survival and competing-risks models take ``params={"times": [t1, t2, ...]}`` (also
+        over HTTP, as ``"params"`` next to ``"dataframe_split"``). Survival models then add
+        ``survival_<t>`` and ``event_probability_<t>`` columns, recalibrated when the pipeline
+        holds a calibrator; competing-risks models add ``cif_<cause name>_<t>`` for each cause
+        they predict, next to their ``risk_<cause name>`` columns (see
+        :meth:`FittedPipeline.predict_frame`). An empty list (the signature's default) asks
+        for no times; anything but a list of finite, non-negative numbers is refused with a
+        :class:`~lightsaber.serving.PredictionError` (an HTTP 400 when served) that names the
+        position of the bad entry, never its value.
 
         The input is checked with :func:`lightsaber.serving.check_schema` first. Errors carry
         column names and dtypes, never values: a lightsaber error is raised as it is (without
@@ -72,7 +78,7 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
 
         try:
             frame = pd.DataFrame(model_input)
-            times = list((params or {}).get("times") or []) or None
+            times = _times_param(params)
             return self.pipeline.predict_frame(frame, times=times)  # checks the schema first
         except LightsaberError as err:
             raise err from None
@@ -85,11 +91,21 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
                 "it locally.") from None
 
 
+def _times_param(params: Any) -> Any:
+    """The ``times`` parameter as given (``None``: absent or empty, the signature default)."""
+    times = (params or {}).get("times") if isinstance(params, dict) else None
+    if times is None or (hasattr(times, "__len__") and not isinstance(times, (str, bytes))
+                         and len(times) == 0):
+        return None
+    return times
+
+
 def save_pipeline_model(pipeline: FittedPipeline, path: str | Path) -> None:
     """Write the pipeline as an MLflow pyfunc model directory at ``path``.
 
     The signature comes from a synthetic example (training medians, a placeholder category),
-    never from a patient row; survival models also declare a ``times`` parameter. The pip
+    never from a patient row; survival and competing-risks models also declare a ``times``
+    parameter (a list of numbers, empty by default). The pip
     requirements are given explicitly (:func:`pip_requirements`), so MLflow does not load the
     model in a subprocess to infer them (2-4 s a fit). MLflow's advice about choices made here
     on purpose (CloudPickle, integer columns) is silenced for this call only, never
@@ -110,7 +126,7 @@ def save_pipeline_model(pipeline: FittedPipeline, path: str | Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             signature = infer_signature(example, pipeline.predict_frame(example))
-            if pipeline.task == "survival":
+            if pipeline.task in ("survival", "competing"):
                 from mlflow.types.schema import ParamSchema, ParamSpec
 
                 # An empty default: without "times" the output is the risk alone.
