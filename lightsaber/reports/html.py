@@ -100,7 +100,11 @@ def write_report(path: str | os.PathLike, *, experiment: str | None = None,
     curves (classification) or time-dependent AUC and C-index (survival), calibration (the
     run's ``calibration/`` figures, and curves recomputed from its predictions), predicted vs
     Kaplan-Meier survival, data summary and split manifest (no ids), configuration and
-    environment.
+    environment. Competing-risks runs get one comparison table per cause, their metrics per
+    cause (test values with bootstrap CIs), cause-specific AUC(t), each cause's calibration
+    against Aalen-Johansen, and per split the observed vs mean predicted stacked cumulative
+    incidence; the single-event parts (Kaplan-Meier, Harrell's C, D-calibration) are replaced
+    by a note saying why.
 
     With ``log`` (the default) the file is also logged, as ``report/<file name>``, to a run
     named ``report`` (tag ``lightsaber.report = true``) in the experiment of the first run

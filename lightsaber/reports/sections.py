@@ -14,6 +14,7 @@ frozenset({1})
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,12 @@ import numpy as np
 import pandas as pd
 
 from lightsaber.exceptions import LightsaberError, MetricError
+from lightsaber.reports.competing import (
+    COMPETING_METRICS,
+    NOT_APPLICABLE,
+    competing_figures,
+    metric_causes,
+)
 from lightsaber.reports.fetch import ReportData, RunRecord, StudyRecord
 from lightsaber.reports.figures import (
     classification_figures,
@@ -49,7 +56,8 @@ __all__ = [
 N_BOOTSTRAP = 200
 #: Metrics shown in the comparison table, per task (when the run logged them).
 TABLE_METRICS = {"classification": ("auc_roc", "auc_pr", "brier", "ece"),
-                 "survival": ("c_index", "c_index_uno", "cumulative_auc", "ibs")}
+                 "survival": ("c_index", "c_index_uno", "cumulative_auc", "ibs"),
+                 "competing": COMPETING_METRICS}
 #: ``id`` of each top-level section, in order (each is rendered by ``templates/<id>.html.j2``).
 SECTIONS = ("summary", "comparison", "tuning", "runs")
 
@@ -115,7 +123,31 @@ def _logged(pngs: Iterable[tuple[str, str]]) -> list[Figure]:
 
 
 def _headline(task: str) -> str:
-    return "c_index" if task == "survival" else "auc_roc"
+    return {"survival": "c_index", "competing": "wolbers_c"}.get(task, "auc_roc")
+
+
+#: Bootstrap results of the report being built, ``(run id, split, metric)`` to the result or
+#: ``None``: the comparison and the runs sections show the same intervals, computed once.
+_BOOTSTRAPS: contextvars.ContextVar[dict[tuple[str, str, str], Any] | None] = \
+    contextvars.ContextVar("report_bootstraps", default=None)
+
+
+def _bootstrap(run: RunRecord, split: str, name: str) -> Any:
+    """``BootstrapResult`` of a logged metric from the run's predictions, else ``None``."""
+    logged = run.predictions
+    if logged is None or split not in logged.splits or f"{split}_{name}" not in run.metrics:
+        return None
+    cache = _BOOTSTRAPS.get()
+    key = (run.run_id, split, name)
+    if cache is not None and key in cache:
+        return cache[key]
+    try:
+        result = logged.bootstrap(split, name, n_resamples=N_BOOTSTRAP)
+    except LightsaberError:
+        result = None
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def _json(obj: Any) -> str:
@@ -142,30 +174,61 @@ def summary(data: ReportData) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ comparison
 def _test_cell(run: RunRecord, name: str) -> Any:
-    value = run.metrics.get(f"test_{name}")
-    logged = run.predictions
-    if logged is None or "test" not in logged.splits or f"test_{name}" not in run.metrics:
-        return value
-    try:
-        ci = logged.bootstrap("test", name, n_resamples=N_BOOTSTRAP)
-    except LightsaberError:
-        return value
+    ci = _bootstrap(run, "test", name)
+    if ci is None:
+        return run.metrics.get(f"test_{name}")
     return Interval(ci.estimate, ci.low, ci.high)
 
 
-def comparison(data: ReportData) -> dict[str, Any]:
-    """One table per task: validation headline metric, test metrics with bootstrap CIs."""
+def _arrow(metric: str) -> str:
     from lightsaber.metrics import get_metric
 
+    return "↑" if get_metric(metric).greater_is_better else "↓"
+
+
+def _causes(runs: Sequence[RunRecord]) -> list[tuple[int | None, str]]:
+    """The causes the competing runs scored, by code (names from their logged predictions)."""
+    known: dict[int, str] = {}
+    for run in runs:
+        known.update((run.predictions.causes or {}) if run.predictions is not None else {})
+    metrics = {k: v for run in runs for k, v in run.metrics.items()}
+    return metric_causes(metrics, known)
+
+
+def _cause_title(code: int | None, name: str) -> str:
+    return name if code is None else f"{name} (cause {code})"
+
+
+def _competing_comparison(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """One table per cause: validation Wolbers' C, the test metrics with bootstrap CIs."""
+    tables = []
+    for code, cause in _causes(runs):
+        names = [m for m in COMPETING_METRICS
+                 if any(f"test_{m}_{cause}" in r.metrics for r in runs)]
+        headline = f"{_headline('competing')}_{cause}"
+        header = ["run", "role", "model", f"val {headline}",
+                  *(f"test {m}_{cause} {_arrow(m)}" for m in names)]
+        rows = [[Link(run.run_id, run.label), run.role, run.params.get("model.class", ""),
+                 run.metrics.get(f"val_{headline}"),
+                 *(_test_cell(run, f"{m}_{cause}") for m in names)] for run in runs]
+        tables.append({"title": f"Competing risks: {_cause_title(code, cause)}",
+                       "table": Table(header, rows, range(3, len(header)))})
+    return tables
+
+
+def comparison(data: ReportData) -> dict[str, Any]:
+    """One table per task (competing risks: per cause): validation headline, test with CIs."""
     tables = []
     for task in sorted({r.task for r in data.models}):
         runs = [r for r in data.models if r.task == task]
+        if task == "competing":
+            tables.extend(_competing_comparison(runs))
+            continue
         names = [m for m in TABLE_METRICS.get(task, ())
                  if any(f"test_{m}" in r.metrics for r in runs)]
         headline = _headline(task)
         header = ["run", "role", "model", f"val {headline}",
-                  *(f"test {m} {'↑' if get_metric(m).greater_is_better else '↓'}"
-                    for m in names)]
+                  *(f"test {m} {_arrow(m)}" for m in names)]
         rows = [[Link(run.run_id, run.label), run.role, run.params.get("model.class", ""),
                  run.metrics.get(f"val_{headline}"), *(_test_cell(run, n) for n in names)]
                 for run in runs]
@@ -254,6 +317,11 @@ def _is_calibration(title: str) -> bool:
     return "alibration" in title or "Reliability" in title
 
 
+def _scalar(value: Any) -> Any:
+    """A manifest count as it is; a mapping (e.g. ``cause_rates``) as JSON text."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+
+
 def _manifest_tables(manifest: Any) -> tuple[Table, Table] | None:
     if not isinstance(manifest, dict):
         return None
@@ -262,15 +330,58 @@ def _manifest_tables(manifest: Any) -> tuple[Table, Table] | None:
     keys = sorted({k for s in splits.values() for k in s if "sha256" not in k and k != "ids"})
     return (Table(["setting", "value"],
                   [[k, json.dumps(v, default=str)] for k, v in sorted(settings.items())]),
-            Table(["split", *keys], [[name, *(s.get(k) for k in keys)]
+            Table(["split", *keys], [[name, *(_scalar(s.get(k)) for k in keys)]
                                      for name, s in splits.items()],
                   numeric=range(1, len(keys) + 1)))
+
+
+def _cause_tables(run: RunRecord, splits: list[str]) -> tuple[list[dict[str, Any]], set[str]]:
+    """Per cause: each competing metric per split, the test value with its bootstrap CI."""
+    tables, shown = [], set()
+    causes = run.predictions.causes if run.predictions is not None else None
+    for code, cause in metric_causes(run.metrics, causes):
+        rows = []
+        for metric in COMPETING_METRICS:
+            name = f"{metric}_{cause}"
+            if not any(f"{s}_{name}" in run.metrics for s in splits):
+                continue
+            shown.add(name)
+            ci = _bootstrap(run, "test", name)
+            cells = [Interval(ci.estimate, ci.low, ci.high) if s == "test" and ci is not None
+                     else run.metrics.get(f"{s}_{name}") for s in splits]
+            used = None if ci is None else f"{ci.n_resamples - ci.n_failed} of {ci.n_resamples}"
+            rows.append([f"{metric} {_arrow(metric)}", *cells, used])
+        tables.append({"title": _cause_title(code, cause),
+                       "table": Table(["metric", *splits, "test resamples used"], rows,
+                                      range(1, len(splits) + 1))})
+    return tables, shown
+
+
+def _competing_run(logged: Any, split: str | None) -> dict[str, Any]:
+    """The figures of a competing run and the notes on what is not shown."""
+    notes = list(NOT_APPLICABLE)
+    figures: dict[str, Any] = {"cumulative_incidence": [], "performance": [],
+                               "calibration": []}
+    if logged is not None and split is not None:
+        try:
+            drawn = competing_figures(logged, split)
+        except LightsaberError as err:
+            notes.append(("Competing-risks figures", str(err)))
+        else:
+            notes.extend(drawn.pop("notes"))
+            figures = drawn
+    return {"cif": _figures(figures["cumulative_incidence"]),
+            "performance": _figures(figures["performance"]),
+            "calibration": _figures(figures["calibration"]), "notes": notes}
 
 
 def _run(run: RunRecord) -> dict[str, Any]:
     splits = sorted({k.split("_", 1)[0] for k in run.metrics if "_" in k}
                     & {"train", "val", "calibration", "test"})
-    names = sorted({k.split("_", 1)[1] for k in run.metrics if k.split("_", 1)[0] in splits})
+    competing = run.task == "competing"
+    cause_tables, shown = _cause_tables(run, splits) if competing else ([], set())
+    names = sorted({k.split("_", 1)[1] for k in run.metrics if k.split("_", 1)[0] in splits}
+                   - shown)
     metrics = Table(["metric", *splits],
                     [[n, *(run.metrics.get(f"{s}_{n}") for s in splits)] for n in names],
                     numeric=range(1, len(splits) + 1)) if names else None
@@ -279,21 +390,29 @@ def _run(run: RunRecord) -> dict[str, Any]:
     if logged is not None:
         split = "test" if "test" in logged.splits else logged.splits[-1]
         try:
-            figures = (survival_figures(logged, split) if logged.task == "survival"
-                       else classification_figures(logged, split))
+            if logged.task == "survival":
+                figures = survival_figures(logged, split)
+            elif logged.task != "competing":
+                figures = classification_figures(logged, split)
         except LightsaberError:
             figures = []
+    extra = _competing_run(logged, split) if competing else None
     signature = run.signature or None
     return {
         "run_id": run.run_id, "label": run.label, "split": split,
         "info": [("Run id", run.run_id), ("Task", run.task), ("Status", run.status),
                  ("Model", run.params.get("model.class", "")), ("Role", run.role)],
         "metrics": metrics,
-        "performance": _figures(f for f in figures
-                                if not _is_calibration(f[0]) and "Kaplan" not in f[0]),
+        "cause_tables": cause_tables, "n_bootstrap": N_BOOTSTRAP,
+        "performance": extra["performance"] if extra else _figures(
+            f for f in figures if not _is_calibration(f[0]) and "Kaplan" not in f[0]),
         "logged_calibration": _logged(run.calibration_pngs),
-        "computed_calibration": _figures(f for f in figures if _is_calibration(f[0])),
+        "computed_calibration": extra["calibration"] if extra else _figures(
+            f for f in figures if _is_calibration(f[0])),
         "survival": run.task == "survival",
+        "competing": competing,
+        "cif": extra["cif"] if extra else [],
+        "not_shown": extra["notes"] if extra else [],
         "km": _figures(f for f in figures if "Kaplan" in f[0]),
         "manifest": _manifest_tables(run.manifest),
         "signature": None if signature is None else Table(
@@ -307,7 +426,12 @@ def _run(run: RunRecord) -> dict[str, Any]:
 
 
 def runs(data: ReportData) -> dict[str, Any]:
-    """Per model run: metrics, curves, calibration, survival curves, data, configuration."""
+    """Per model run: metrics, curves, calibration, survival curves, data, configuration.
+
+    A competing-risks run shows its metrics per cause (test values with bootstrap CIs), the
+    cause-specific AUC(t), each cause's CIF calibration, the observed vs mean predicted
+    cumulative incidence of every split, and why the single-event parts are not shown.
+    """
     return {"runs": [_run(r) for r in data.models]}
 
 
@@ -330,4 +454,8 @@ def build_sections(data: ReportData, names: Sequence[str] = SECTIONS
     -------
     list of (str, dict)
     """
-    return [(name, BUILDERS[name](data)) for name in names]
+    token = _BOOTSTRAPS.set({})
+    try:
+        return [(name, BUILDERS[name](data)) for name in names]
+    finally:
+        _BOOTSTRAPS.reset(token)
