@@ -122,12 +122,18 @@ def build_cohort(config: ExperimentConfig) -> Cohort:
                                  allowed="a function returning lightsaber.Cohort")
         return cohort
     _check_files(spec)
+    if spec.causes is not None and (spec.event is None or spec.duration is None):
+        raise ConfigError.at("data.causes", "competing causes name the codes of the event "
+                             "column, but data.duration / data.event are not set",
+                             value=spec.causes, allowed="set data.duration and data.event (the "
+                             "column holding 0 = censored, 1, 2, ... = the causes)")
     kwargs: dict[str, Any] = spec.model_dump()
     static, targets = kwargs.pop("static"), kwargs.pop("targets")
     try:
         return Cohort.from_files(static, targets, **kwargs)
     except LightsaberError as exc:
-        raise ConfigError.at("data", f"the cohort is invalid: {exc}") from exc
+        key = "data.causes" if spec.causes is not None and "cause" in str(exc) else "data"
+        raise ConfigError.at(key, f"the cohort is invalid: {exc}") from exc
 
 
 def build_splits(config: ExperimentConfig, cohort: Cohort) -> Splits:

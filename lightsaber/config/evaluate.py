@@ -6,9 +6,11 @@ returns an :class:`EvaluationPlan`; :meth:`EvaluationPlan.run` then loads the lo
 (:func:`lightsaber.serving.load_pipeline`) and scores it with :func:`score_pipeline`.
 :func:`evaluate_run` does both.
 
-Survival models are scored on the times the run was evaluated on (``evaluation.times``, else
-:func:`~lightsaber.metrics.split_scores.default_times` of the training split), so the numbers
-match the metrics the run logged.
+Survival and competing-risks models are scored on the times the run was evaluated on
+(``evaluation.times``, else :func:`~lightsaber.metrics.split_scores.default_times` of the
+training split: its event times, of any cause for competing risks), so the numbers match the
+metrics the run logged; competing-risks metrics are reported per cause,
+``<metric>_<cause name>``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["EvaluationPlan", "evaluate_run", "evaluation_times", "prepare_evalua
 
 def evaluation_times(experiment: Experiment, y_train: np.ndarray | None = None
                      ) -> np.ndarray | None:
-    """The times a survival experiment is evaluated on; ``None`` for classification.
+    """The times a survival or competing-risks experiment is evaluated on; ``None`` otherwise.
 
     ``evaluation.times`` when the config sets them, else the default
     (:func:`~lightsaber.metrics.split_scores.default_times` of the training split's outcome),
@@ -42,8 +44,8 @@ def evaluation_times(experiment: Experiment, y_train: np.ndarray | None = None
     experiment : Experiment
         A prepared experiment (:func:`~lightsaber.config.prepare`).
     y_train : numpy.ndarray, optional
-        The training split's survival outcome, when already at hand (else taken from the
-        experiment).
+        The training split's survival (or competing-risks) outcome, when already at hand (else
+        taken from the experiment).
 
     Returns
     -------
@@ -59,7 +61,7 @@ def evaluation_times(experiment: Experiment, y_train: np.ndarray | None = None
     >>> evaluation_times(exp).tolist()
     [180.0, 365.0]
     """
-    if experiment.task != "survival":
+    if experiment.task not in ("survival", "competing"):
         return None
     times = experiment.config.evaluation.times
     if times is not None:
@@ -67,7 +69,8 @@ def evaluation_times(experiment: Experiment, y_train: np.ndarray | None = None
     from lightsaber.metrics.split_scores import default_times
 
     if y_train is None:
-        y_train = experiment.cohort.subset(experiment.splits.indices["train"]).target("survival")
+        y_train = experiment.cohort.subset(experiment.splits.indices["train"]).target(
+            experiment.task)
     return default_times(y_train)
 
 
@@ -85,7 +88,10 @@ def score_pipeline(pipeline: Any, experiment: Experiment, splits: Sequence[str] 
     Each split is transformed and predicted by ``pipeline``, then scored with the experiment's
     metrics (:func:`~lightsaber.metrics.split_scores.evaluate_split`): classification with the
     model's own classes, survival on :func:`evaluation_times` with the censoring distribution
-    of the training split. A default metric a split cannot support is left out with a
+    of the training split, competing risks as survival, for each cause the model predicts
+    (``<metric>_<cause name>``, the cumulative incidences of
+    :func:`~lightsaber.models.protocol.competing_prediction`, recalibrated when the pipeline
+    carries a recalibrator). A default metric a split cannot support is left out with a
     :class:`~lightsaber.exceptions.MetricSkippedWarning`.
 
     Parameters
@@ -108,7 +114,7 @@ def score_pipeline(pipeline: Any, experiment: Experiment, splits: Sequence[str] 
         When a split is empty or not in the experiment's splits.
     """
     from lightsaber.metrics.split_scores import evaluate_split
-    from lightsaber.models.protocol import survival_prediction
+    from lightsaber.models.protocol import competing_prediction, survival_prediction
 
     _check_splits(experiment, splits)
     task = experiment.task
@@ -119,7 +125,13 @@ def score_pipeline(pipeline: Any, experiment: Experiment, splits: Sequence[str] 
     results: dict[str, dict[str, float]] = {}
     for split in splits:
         X = pipeline.transform(parts[split])
-        prediction = pipeline.predict_from_input(X)
+        if task == "competing":
+            prediction = competing_prediction(pipeline.model, X, times,
+                                              experiment.cohort.causes)
+            if pipeline.calibrator is not None:  # a CompetingRecalibrator, as ls.fit scored
+                prediction = pipeline.calibrator.transform(prediction)
+        else:
+            prediction = pipeline.predict_from_input(X)
         if task == "survival":
             prediction = survival_prediction(pipeline.model, X, prediction, times)
         results[split] = evaluate_split(task, parts[split].target(task), prediction,

@@ -32,6 +32,7 @@ from lightsaber.models.protocol import is_net, task_of
 
 __all__ = ["Experiment", "prepare", "run_fit"]
 
+#: What a custom metric's adapter can map, by task (none yet for competing risks).
 METRIC_QUANTITIES = {"survival": ("prediction", "duration", "event", "input"),
                      "classification": ("prediction", "label", "input")}
 
@@ -80,16 +81,17 @@ class Experiment:
             out["times"] = list(cfg.evaluation.times)
         if cfg.calibration.method is not None:
             out["calibrate"] = cfg.calibration.method
-            if cfg.calibration.horizons is not None:  # survival only (checked up front)
-                from lightsaber.calibration import SurvivalRecalibrator
+            if cfg.calibration.horizons is not None:  # not classification (checked up front)
+                from lightsaber.calibration import resolve_calibrator
 
-                out["calibrate"] = SurvivalRecalibrator(
-                    cfg.calibration.method, horizons=list(cfg.calibration.horizons))
+                out["calibrate"] = resolve_calibrator(cfg.calibration.method, self.task
+                                                      ).set_params(
+                    horizons=list(cfg.calibration.horizons))
         return out
 
 
 def _task(config: ExperimentConfig, target: Any, cohort: Cohort) -> str:
-
+    """The experiment's task: ``task``, else the model's, else the cohort's; checked."""
     task = config.task
     if task is None:
         task = task_of(target) if is_net(target) else None
@@ -101,8 +103,14 @@ def _task(config: ExperimentConfig, target: Any, cohort: Cohort) -> str:
             from sklearn.base import ClassifierMixin
 
             task = "classification" if issubclass(target, ClassifierMixin) else None
-    task = task or task_of(target) or ("survival" if cohort.task == "survival"
+    task = task or task_of(target) or (cohort.task if cohort.task in ("survival", "competing")
                                           else "classification")
+    if task == "competing" and cohort.causes is None:
+        raise ConfigError.at("data.causes", "a competing-risks model needs the cohort's causes",
+                             allowed="data.causes: {1: death, 2: discharge} (the codes of the "
+                                     "data.event column; 0 = censored)")
+    if cohort.causes is not None:
+        return task  # which models fit competing causes: _check_model_task, once built
     if task == "survival" and cohort.duration is None:
         raise ConfigError.at("data.duration", "a survival model needs `duration` and `event`",
                              allowed="the follow-up time column")
@@ -130,9 +138,34 @@ def _runtime_values(cohort: Cohort, splits: Splits, pre: Preprocessor, sequences
     return values
 
 
-def _check_metrics(config: ExperimentConfig, task: str
+def _check_model_task(model: Any, cohort: Cohort, task: str) -> None:
+    """ls.fit's competing-risks refusals (a single-event model on competing causes ...), now."""
+    from lightsaber.exceptions import FitError
+    from lightsaber.training.competing import check_competing_task
+
+    try:
+        check_competing_task(model, cohort, task, task_of(model))
+    except FitError as exc:
+        raise ConfigError.at("model._target_", str(exc)) from None
+
+
+def _cause_hint(entry: str, task: str, causes: Mapping[int, str] | None) -> str:
+    """For ``wolbers_c_death``: name the metric without its cause (reported per cause)."""
+    from lightsaber.metrics import list_metrics
+
+    if task != "competing":
+        return ""
+    for name in list_metrics("competing"):
+        if entry.startswith(f"{name}_") and entry[len(name) + 1:] in (causes or {}).values():
+            return (f"list '{name}': competing-risks metrics are computed for every cause and "
+                    f"reported as {entry}")
+    return ""
+
+
+def _check_metrics(config: ExperimentConfig, task: str,
+                   causes: Mapping[int, str] | None = None
                    ) -> tuple[list[str] | None, dict[str, MetricAdapter]]:
-    from lightsaber.metrics import MetricError, get_metric
+    from lightsaber.metrics import MetricError, get_metric, list_metrics
 
     if config.metrics is None:
         return None, {}
@@ -142,6 +175,11 @@ def _check_metrics(config: ExperimentConfig, task: str
     for i, entry in enumerate(config.metrics):
         path = f"metrics[{i}]"
         if isinstance(entry, MetricSpec):
+            if task not in METRIC_QUANTITIES:
+                issues.append(Issue(path, f"custom metrics are not yet supported for {task} "
+                                          "experiments", entry.name,
+                                    f"registry metrics: {', '.join(list_metrics(task))}"))
+                continue
             if entry.name in custom or entry.name in names:
                 issues.append(Issue(f"{path}.name", "duplicate metric name", entry.name))
                 continue
@@ -152,10 +190,11 @@ def _check_metrics(config: ExperimentConfig, task: str
         except MetricError as exc:
             issues.append(Issue(path, str(exc).split(";")[0], entry,
                                 "a registered metric name (lightsaber.metrics.list_metrics())",
-                                _hint(str(exc))))
+                                _cause_hint(entry, task, causes) or _hint(str(exc))))
             continue
         if metric.task != task:
-            issues.append(Issue(path, f"evaluates {metric.task} models, not {task}", entry))
+            issues.append(Issue(path, f"evaluates {metric.task} models, not {task}", entry,
+                                f"a {task} metric: {', '.join(list_metrics(task))}"))
         names.append(metric.name)
     if issues:
         raise ConfigError(issues)
@@ -187,12 +226,17 @@ def _check_trainer(config: ExperimentConfig, model: Any, task: str) -> None:
     try:
         metric_direction(monitor, task)
     except Exception as exc:
+        if task == "competing":
+            raise ConfigError.at("trainer.monitor", "competing-risks nets stop early on the "
+                                 "validation loss only", value=monitor, allowed="'loss'",
+                                 hint="their metrics are per cause and scored after fitting, "
+                                      "as <split>_<metric>_<cause name>") from exc
         raise ConfigError.at("trainer.monitor", str(exc).split(";")[0], value=monitor,
                              allowed="'loss' or a metric of the task", hint=_hint(str(exc))
                              ) from exc
 
 
-def _check_calibration(config: ExperimentConfig) -> None:
+def _check_calibration(config: ExperimentConfig, task: str) -> None:
     if config.calibration.method is None:
         if config.calibration.horizons is not None:
             raise ConfigError.at("calibration.horizons", "horizons need a calibration method",
@@ -206,13 +250,22 @@ def _check_calibration(config: ExperimentConfig) -> None:
         raise ConfigError.at("calibration.method", "calibration is not available in this "
                              "lightsaber installation", value=config.calibration.method,
                              allowed="null")
-    if config.calibration.horizons is not None:
-        from lightsaber.calibration import SURVIVAL_METHODS
+    import lightsaber.calibration as calibration
 
-        if config.calibration.method not in SURVIVAL_METHODS:
-            raise ConfigError.at("calibration.horizons", "horizons apply to survival "
-                                 "recalibration only", value=config.calibration.horizons,
-                                 allowed=f"null, or calibration.method in {list(SURVIVAL_METHODS)}")
+    methods = {"classification": calibration.CLASSIFIER_METHODS,
+               "survival": calibration.SURVIVAL_METHODS,
+               "competing": calibration.COMPETING_METHODS}[task]
+    timed = (*calibration.SURVIVAL_METHODS, *calibration.COMPETING_METHODS)
+    if config.calibration.horizons is not None and (task == "classification" or
+                                                    config.calibration.method not in timed):
+        raise ConfigError.at("calibration.horizons", "horizons apply to survival and "
+                             "competing-risks recalibration only",
+                             value=config.calibration.horizons,
+                             allowed=f"null, or calibration.method in {sorted(set(timed))} "
+                                     "for a survival or competing-risks model")
+    if config.calibration.method not in methods:
+        raise ConfigError.at("calibration.method", f"does not apply to a {task} model",
+                             value=config.calibration.method, allowed=", ".join(methods))
 
 
 def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
@@ -244,7 +297,7 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
     cohort = build_cohort(config)
     target = locate(config.model.target, "model._target_")
     task = _task(config, target, cohort)
-    metrics, custom = _check_metrics(config, task)
+    metrics, custom = _check_metrics(config, task, cohort.causes)
     splits = build_splits(config, cohort)
     sequences = False
     if is_net(target):
@@ -264,19 +317,23 @@ def prepare(config: ExperimentConfig | str | Path | Mapping[str, Any], *,
                                config.preprocess.flatten_window)
 
     model = build_model(config, task, runtime)
+    _check_model_task(model, cohort, task)
     _check_trainer(config, model, task)
-    _check_calibration(config)
-    if config.evaluation.times is not None and task != "survival":
-        raise ConfigError.at("evaluation.times", "sets the evaluation grid of survival models",
-                             value=config.evaluation.times,
+    _check_calibration(config, task)
+    if config.evaluation.times is not None and task == "classification":
+        raise ConfigError.at("evaluation.times", "sets the evaluation grid of survival and "
+                             "competing-risks models", value=config.evaluation.times,
                              allowed=f"remove it (this is a {task} experiment)")
     space = None
+    if config.tuning is not None and task == "competing":
+        raise ConfigError.at("tuning", "tuning is not yet supported for competing risks",
+                             allowed="remove the tuning section (and use lightsaber fit)")
     if config.tuning is not None:
         space = check_space(config.tuning.space, model)  # "default": the model's space
         if config.tuning.metric is not None:
             try:
                 _check_metrics(config.model_copy(update={"metrics": [config.tuning.metric]}),
-                               task)
+                               task, cohort.causes)
             except ConfigError as exc:
                 raise ConfigError([Issue("tuning.metric", i.problem, i.value, i.allowed, i.hint)
                                    for i in exc.issues]) from None

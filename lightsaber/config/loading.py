@@ -115,8 +115,8 @@ def merge_sources(sources: Sequence[str | Path | Mapping[str, Any]],
         if isinstance(source, Mapping):
             data, base = dict(_plain(source)), cwd
         else:
-            path = Path(source)
-            data, base = _read_file(path), path.resolve().parent
+            path = Path(source)  # keys as strings everywhere (int keys: data.causes)
+            data, base = dict(_plain(_read_file(path))), path.resolve().parent
         _absolute_paths(data, base)
         try:
             layers.append(OmegaConf.create(data))
@@ -132,7 +132,7 @@ def merge_sources(sources: Sequence[str | Path | Mapping[str, Any]],
             layer = OmegaConf.from_dotlist([item])
         except OmegaConfBaseException as exc:
             raise ConfigError.at(key, f"cannot parse override: {exc}", value=item) from exc
-        data = OmegaConf.to_container(layer, resolve=False)
+        data = _plain(OmegaConf.to_container(layer, resolve=False))
         _absolute_paths(data, cwd)
         layers.append(OmegaConf.create(data))
     try:
@@ -226,7 +226,7 @@ def _field_names(cls: type[BaseModel]) -> list[str]:
 
 
 def _issue(err: Mapping[str, Any]) -> Issue:
-    loc = [p for p in err["loc"] if p not in UNION_TAGS]
+    loc = [p for p in err["loc"] if p not in UNION_TAGS and p != "[key]"]  # a mapping's key
     path = format_path(loc)
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -24,8 +24,11 @@ __all__ = ["NET_ONLY", "build_model", "network_class", "resolve_transforms"]
 NET_ONLY = ("max_epochs", "batch_size", "lr", "optimizer", "device", "gradient_clip")
 _PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_valid", "dataset",
              "callbacks")
-#: What a loss can receive from the pipeline, by task.
+#: What a loss can receive from the pipeline, by task. Competing risks: ``prediction`` is the
+#: ``(n, K, n_bins)`` score array, ``duration`` the time-bin index and ``event`` the cause
+#: position ``1..K`` (0 = censored), as :class:`~lightsaber.models.CompetingRisksNet` passes them.
 LOSS_QUANTITIES = {"survival": ("prediction", "duration", "event"),
+                   "competing": ("prediction", "duration", "event"),
                    "classification": ("prediction", "label")}
 
 
@@ -101,10 +104,19 @@ def _loss_arguments(config: ExperimentConfig, target: Any, task: str) -> dict[st
             raise ConfigError.at("model.loss", "unknown loss name", value=loss,
                                  allowed=", ".join(sorted(LOSSES)) + " or a _target_ mapping",
                                  hint=f"did you mean '{close}'?" if close else "")
-        if task != "survival":
+        if task == "classification":
             raise ConfigError.at("model.loss", "registry losses are survival losses",
                                  value=loss, allowed="a _target_ mapping for a classifier")
-        get_loss(loss)
+        from lightsaber.losses.catalogue import PER_CAUSE_AND_TIME_BIN
+
+        spec = get_loss(loss)
+        competing = spec.output_width == PER_CAUSE_AND_TIME_BIN
+        if competing != (task == "competing"):
+            wanted = sorted(n for n, s in LOSSES.items()
+                            if (s.output_width == PER_CAUSE_AND_TIME_BIN) == (task == "competing"))
+            what = "a competing-risks" if competing else "a single-event"
+            raise ConfigError.at("model.loss", f"{what} loss cannot train a {task} model",
+                                 value=loss, allowed=", ".join(wanted))
         return {"loss": loss}
     return _custom_loss(loss, task)
 
@@ -154,7 +166,7 @@ def build_model(config: ExperimentConfig, task: str,
     Parameters
     ----------
     config : ExperimentConfig
-    task : {"classification", "survival"}
+    task : {"classification", "survival", "competing"}
     runtime : callable
         Returns the runtime values (``n_features`` ...); called only when a ``${runtime:...}``
         reference needs them.
@@ -209,8 +221,14 @@ def _check_hyperparameters(model: Any, target: str) -> None:
     """Run the estimator's own parameter checks now, not hours into a run."""
     import re
 
-    check = getattr(model, "_check_params", None) if is_net(model) else \
-        getattr(model, "_validate_params", None)
+    check = getattr(model, "_check_params", None) if is_net(model) else None
+    if check is None and hasattr(model, "_parameter_constraints"):  # scikit-learn's own
+        check = model._validate_params
+    if check is None and type(model).__module__ == "lightsaber.models.competing":
+        from lightsaber.models.competing import _check_params
+
+        def check() -> None:
+            _check_params(model)
     if check is None:
         return
     try:

@@ -65,7 +65,13 @@ class Open(BaseModel):
 
 
 class FileData(Section):
-    """A cohort read from CSV/Parquet files (the arguments of :class:`lightsaber.Cohort`)."""
+    """A cohort read from CSV/Parquet files (the arguments of :class:`lightsaber.Cohort`).
+
+    ``causes`` declares competing risks: ``event`` then holds 0 (censored) or a cause code,
+    and ``causes`` maps each code to its name (``{1: death, 2: discharge}``; the names appear
+    in the per-cause metric names, ``test_wolbers_c_death``), or lists the codes (``[1, 2]``,
+    named ``cause1``, ``cause2``).
+    """
 
     static: str | None = None
     targets: str | None = None
@@ -76,6 +82,7 @@ class FileData(Section):
     classes: list[bool | int | float | str] | None = None
     duration: str | None = None
     event: str | None = None
+    causes: dict[int, str] | None = None
     time: str | None = None
     features: list[str] | str | None = None
     exclude: list[str] = []
@@ -83,6 +90,14 @@ class FileData(Section):
     longitudinal_features: list[str] | str | None = None
     meta: list[str] = []
     sort_longitudinal: bool = False
+
+    @field_validator("causes", mode="before")
+    @classmethod
+    def _codes(cls, value: Any) -> Any:
+        """A list of codes names them ``cause<k>``, as :class:`lightsaber.Cohort` does."""
+        if isinstance(value, list):
+            return {code: f"cause{code}" for code in value}
+        return value
 
 
 class CallSpec(Open):
@@ -212,7 +227,9 @@ class EvaluationSpec(Section):
     """How splits are evaluated: ``times`` is the survival evaluation grid (``ls.fit(times=)``).
 
     Without ``times``, survival metrics use 50 quantiles (5 % to 95 %) of the training event
-    times; ``ibs``, ``ibll`` and ``cumulative_auc`` integrate over the whole grid.
+    times; ``ibs``, ``ibll`` and ``cumulative_auc`` integrate over the whole grid. Competing
+    risks: the times the cumulative incidences are evaluated at (default: the event times of
+    any cause), integrated over by ``cause_specific_auc`` and ``ibs_competing``.
     """
 
     times: Annotated[list[PositiveFloat], Field(min_length=2)] | None = None
@@ -284,7 +301,7 @@ class ExperimentConfig(Section):
     name: str | None = None
     project: str | None = None
     seed: int = 0
-    task: Literal["classification", "survival"] | None = None
+    task: Literal["classification", "survival", "competing"] | None = None
     data: DataSpec
     split: SplitSpec = SplitSpec()
     preprocess: PreprocessSpec = PreprocessSpec()

@@ -19,7 +19,7 @@ NAMES = sorted(p.stem for p in EXAMPLES.glob("*.yaml") if p.stem != "tuning")
 
 def test_every_model_family_has_an_example():
     assert {"logistic_regression", "gradient_boosting", "lstm", "coxph", "rsf", "deepsurv",
-            "ranksvx", "vaecox", "deephit"} <= set(NAMES)
+            "ranksvx", "vaecox", "deephit", "competing_risks"} <= set(NAMES)
     assert (EXAMPLES / "tuning.yaml").exists()
 
 
@@ -43,6 +43,9 @@ def test_example_validates_and_runs(name, capsys):
     exp = prepare(load_config(path, overrides=overrides))
     run = run_fit(exp, track=False, progress=False)
     assert run.metrics["test"], run.metrics
+    if name == "competing_risks":  # every metric for each cause
+        assert exp.task == "competing" and len(run.metrics["test"]) == 6
+        assert run.metrics["test"]["wolbers_c_death"] > 0.65
     if name in NETS:
         assert len(run.history) == 2
 

@@ -4,6 +4,11 @@ Names and directions come from the metric registry (:mod:`lightsaber.metrics`), 
 stopping, tuning, reports and MLflow agree on what ``"auc_roc"`` or ``"c_index"`` means. A
 metric can drive early stopping when it needs nothing but the network output: probabilities
 for classification, the risk for survival.
+
+Competing-risks nets (:class:`~lightsaber.models.CompetingRisksNet` and its recipes) stop on
+the validation loss only (``monitor="loss"``): their metrics are per cause and need the cause
+names and the training outcome, which the network output does not carry. Score them after
+fitting (``ls.fit`` reports ``<split>_<metric>_<cause>``).
 """
 
 from __future__ import annotations
@@ -16,19 +21,42 @@ from lightsaber.exceptions import UnknownMetricError
 
 __all__ = ["UnknownMetricError", "metric_direction", "output_scorer", "validation_metrics"]
 
-_OUTPUT_INPUTS = {"classification": {"proba"}, "survival": {"risk"}}
+#: What each task's network output gives a validation metric ("competing": nothing, loss only).
+_OUTPUT_INPUTS: dict[str, set[str]] = {"classification": {"proba"}, "survival": {"risk"},
+                                       "competing": set()}
+
+
+def _check_task(task: str) -> None:
+    if task not in _OUTPUT_INPUTS:
+        raise UnknownMetricError(f"unknown task {task!r}; expected one of "
+                                 f"{sorted(_OUTPUT_INPUTS)}.")
 
 
 def _usable(metric, task: str) -> bool:
-    return (metric.task == task and set(metric.inputs) <= _OUTPUT_INPUTS[task]
-            and not metric.requires)
+    return (metric.task == task and bool(_OUTPUT_INPUTS[task])
+            and set(metric.inputs) <= _OUTPUT_INPUTS[task] and not metric.requires)
 
 
 def validation_metrics(task: str) -> list[str]:
-    """Registry metrics usable as ``monitor`` for ``task`` (besides ``"loss"``)."""
+    """Registry metrics usable as ``monitor`` for ``task`` (besides ``"loss"``).
+
+    Examples
+    --------
+    >>> "c_index" in validation_metrics("survival"), validation_metrics("competing")
+    (True, [])
+    """
     from lightsaber.metrics import get_metric, list_metrics
 
+    _check_task(task)
     return [n for n in list_metrics(task) if _usable(get_metric(n), task)]
+
+
+def _competing_refusal(name: str) -> UnknownMetricError:
+    return UnknownMetricError(
+        f"monitor={name!r}: competing-risks nets stop early on the validation loss only; the "
+        "allowed value is 'loss'. Their metrics (cause_specific_auc, ibs_competing, "
+        "wolbers_c) are per cause and need the training outcome, so they are scored after "
+        "fitting: ls.fit reports them as <split>_<metric>_<cause name>.")
 
 
 def metric_direction(name: str, task: str) -> bool:
@@ -38,12 +66,16 @@ def metric_direction(name: str, task: str) -> bool:
     --------
     >>> metric_direction("loss", "survival"), metric_direction("c_index", "survival")
     (True, False)
+    >>> metric_direction("wolbers_c", "competing")
+    Traceback (most recent call last):
+    ...
+    lightsaber.exceptions.UnknownMetricError: monitor='wolbers_c': competing-risks nets ...
     """
     if name == "loss":
         return True
-    if task not in _OUTPUT_INPUTS:
-        raise UnknownMetricError(f"unknown task {task!r}; expected 'classification' or "
-                                 "'survival'.")
+    _check_task(task)
+    if task == "competing":
+        raise _competing_refusal(name)
     from lightsaber.metrics import MetricError, get_metric
 
     try:
