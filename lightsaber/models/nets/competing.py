@@ -17,6 +17,7 @@ from lightsaber.data.targets import (
     check_survival_target,
 )
 from lightsaber.exceptions import ArgumentError, NotFittedError, TargetError
+from lightsaber.models.competing import _check_times
 from lightsaber.models.nets.base import LightsaberNet
 from lightsaber.models.nets.survival import SurvivalNet
 from lightsaber.models.survival_outputs import (
@@ -76,30 +77,6 @@ def competing_target(y: Any, model: str, *, allow_all_censored: bool = False) ->
                                                 allow_all_censored=True)["time"]
             return out
     return check_competing_target(y)
-
-
-def _check_times(times: Any) -> np.ndarray:
-    """Prediction times: a sorted, non-empty 1-d array of finite times >= 0."""
-    try:
-        grid = np.atleast_1d(np.asarray(times, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise ArgumentError(
-            f"times must be numbers (time units since the index date); got {times!r:.80}."
-        ) from None
-    if grid.ndim != 1 or grid.size == 0:
-        raise ArgumentError(
-            f"times must be a non-empty 1-d sequence of times; got shape {np.shape(times)}. "
-            "Pass e.g. times=[365, 730].")
-    bad = ~np.isfinite(grid) | (grid < 0)
-    if bad.any():
-        raise ArgumentError(
-            f"times must be finite and >= 0; got {grid[bad][:5].tolist()} at position(s) "
-            f"{np.flatnonzero(bad)[:5].tolist()}. Drop those times.")
-    if np.any(np.diff(grid) < 0):
-        raise ArgumentError(
-            f"times must be sorted in increasing order; got {grid[:10].tolist()}"
-            f"{' ...' if grid.size > 10 else ''}. Pass np.sort(times).")
-    return grid
 
 
 class CompetingRisksNet(SurvivalNet):
