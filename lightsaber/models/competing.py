@@ -91,6 +91,19 @@ def _check_target(y: Any, n_rows: int, model: str) -> np.ndarray:
     return target
 
 
+def _cause_row(causes: np.ndarray, cause: Any, owner: str) -> int:
+    """Row of ``cause`` in a fitted model's ``causes_`` (None: the first); else ArgumentError."""
+    if cause is None:
+        return 0
+    matches = np.flatnonzero(causes == cause) if isinstance(
+        cause, (int, np.integer)) and not isinstance(cause, bool) else []
+    if len(matches) == 0:
+        raise ArgumentError(
+            f"cause={cause!r} was not seen in training; this {owner} knows causes "
+            f"{causes.tolist()}. Ask one of those, or refit on data where the cause occurs.")
+    return int(matches[0])
+
+
 def _check_times(times: Any) -> np.ndarray:
     """Prediction times as a sorted 1-d float array; anything else is an :class:`ArgumentError`."""
     try:
@@ -288,16 +301,7 @@ class CauseSpecificCox(_CompetingRisksModel):
 
     def _cause_row(self, cause: Any) -> int:
         self._check_fitted()
-        if cause is None:
-            return 0
-        matches = np.flatnonzero(self.causes_ == cause) if isinstance(
-            cause, (int, np.integer)) and not isinstance(cause, bool) else []
-        if len(matches) == 0:
-            raise ArgumentError(
-                f"cause={cause!r} was not seen in training; this {type(self).__name__} knows "
-                f"causes {self.causes_.tolist()}. Ask one of those, or refit on data where "
-                "the cause occurs.")
-        return int(matches[0])
+        return _cause_row(self.causes_, cause, type(self).__name__)
 
     def _curves(self, X: Any, times: Any) -> tuple[np.ndarray, np.ndarray]:
         """CIFs ``(K, n, len(times))`` of the causes and event-free survival ``(n, len(times))``."""

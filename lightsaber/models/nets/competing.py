@@ -17,7 +17,7 @@ from lightsaber.data.targets import (
     check_survival_target,
 )
 from lightsaber.exceptions import ArgumentError, NotFittedError, TargetError
-from lightsaber.models.competing import _check_times
+from lightsaber.models.competing import _cause_row, _check_times
 from lightsaber.models.nets.base import LightsaberNet
 from lightsaber.models.nets.survival import SurvivalNet
 from lightsaber.models.survival_outputs import (
@@ -287,16 +287,7 @@ class CompetingRisksNet(SurvivalNet):
 
     def _cause_row(self, cause: Any) -> int:
         self._require_curves()
-        if cause is None:
-            return 0
-        matches = np.flatnonzero(self.causes_ == cause) if isinstance(
-            cause, (int, np.integer)) and not isinstance(cause, bool) else []
-        if len(matches) == 0:
-            raise ArgumentError(
-                f"cause={cause!r} was not seen in training; this {type(self).__name__} knows "
-                f"causes {self.causes_.tolist()}. Ask one of those, or refit on data where "
-                "the cause occurs.")
-        return int(matches[0])
+        return _cause_row(self.causes_, cause, type(self).__name__)
 
     def predict_cumulative_incidence(self, X: Any, times: Sequence[float] | np.ndarray,
                                      cause: int | None = None) -> np.ndarray:
