@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -37,14 +39,24 @@ def fast_model() -> LogisticRegression:
 
 
 class FlakyClassifier(ClassifierMixin, BaseEstimator):
-    """A logistic regression that fails, diverges, runs out of memory or is slow on request."""
+    """A logistic regression that fails, diverges, runs out of memory or is slow on request.
 
-    def __init__(self, mode: str = "ok", C: float = 1.0, delay: float = 0.0) -> None:
+    ``rendezvous`` (a directory) makes each fit wait until at least ``rendezvous_count``
+    fits have started: on a cluster of one-CPU nodes with one-CPU trials, the first fits
+    can then only proceed on different nodes, whatever the scheduler's timing.
+    """
+
+    def __init__(self, mode: str = "ok", C: float = 1.0, delay: float = 0.0,
+                 rendezvous: str | None = None, rendezvous_count: int = 2) -> None:
         self.mode = mode
         self.C = C
         self.delay = delay
+        self.rendezvous = rendezvous
+        self.rendezvous_count = rendezvous_count
 
     def fit(self, X, y):
+        if self.rendezvous is not None:
+            _meet(Path(self.rendezvous), self.rendezvous_count)
         time.sleep(self.delay)
         if self.mode == "raise":
             raise RuntimeError("injected failure")
@@ -62,3 +74,15 @@ class FlakyClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[np.argmax(self.model_.predict_proba(X), axis=1)]
+
+
+def _meet(directory: Path, count: int, timeout_s: float = 600.0) -> None:
+    """Announce this fit in ``directory`` and wait until ``count`` fits have announced."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / uuid.uuid4().hex).touch()
+    deadline = time.monotonic() + timeout_s
+    while sum(1 for _ in directory.iterdir()) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {sum(1 for _ in directory.iterdir())} of {count} fits "
+                               f"started within {timeout_s:.0f} s")
+        time.sleep(0.2)

@@ -6,12 +6,15 @@ Usage: python -m tests.tuning.ray_driver ADDRESS TRACKING_URI RESULT_JSON
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 import time
 
 
 def main() -> None:
     address, uri, out = sys.argv[1:4]
+    rendezvous = tempfile.mkdtemp(prefix="lsray-meet-")
     import ray
 
     from lightsaber.tuning import tune
@@ -22,21 +25,24 @@ def main() -> None:
     while len([n for n in ray.nodes() if n["Alive"]]) < 2 and time.monotonic() < deadline:
         time.sleep(0.5)
     nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
-    # Warm both nodes (imports and page cache) so that, on a loaded machine, the worker node's
-    # first trial actor starts before the head has run every trial on its own.
+    # Warm both nodes (imports and page cache), so that the first trials start sooner.
     warm = ray.remote(num_cpus=1)(_import_stack)
     ray.get([warm.options(resources={slot: 1}).remote()
              for slot in ("head_slot", "worker_slot")], timeout=300)
     cohort = small_cohort()
     start = time.monotonic()
-    # trials of ~4 s on one CPU each: while one node is busy the next trial must use the other
-    result = tune(FlakyClassifier(delay=4.0), cohort, small_splits(cohort),
+    # One CPU per node and per trial, and every fit waits until two fits have started: the
+    # first two trials can only run side by side, so on different nodes. (Timing alone, a
+    # 4 s trial on the head racing the worker node's first actor, lost on a loaded machine.)
+    result = tune(FlakyClassifier(delay=1.0, rendezvous=rendezvous), cohort,
+                  small_splits(cohort),
                   {"C": {"loguniform": [1e-3, 100.0]}}, algorithm="tpe",
                   max_trials=12, backend="ray", address=address, tracking_uri=uri,
                   experiment="ray-cluster", progress=False, refit=False,
                   resources_per_trial={"cpu": 1})
     seconds = time.monotonic() - start
     ray.shutdown()
+    shutil.rmtree(rendezvous, ignore_errors=True)
     with open(out, "w") as sink:
         json.dump({"nodes": nodes, "run_id": result.run_id, "seconds": seconds,
                    "trials": result.trials[["number", "status", "node"]].to_dict("records")},
