@@ -19,6 +19,20 @@ Two evaluations, same value:
 Efron's correction, per event: the l-th of the m events of a block (l = 0..m-1) uses the
 denominator :math:`D (1 - \tfrac{l}{m} s)`, where :math:`s = \sum_{i \in H} e^{\eta_i} / D` is
 the block's share of its risk set. Everything is O(n) after the sort; no ``n x n`` matrix.
+
+With entry (left-truncation) times the risk set of block ``b`` at time :math:`\tau_b` is
+:math:`\{j : e_j < \tau_b \le t_j\}`. Because :math:`e_j < t_j`, the rows entering at or
+after :math:`\tau_b` are a subset of the rows leaving at or after it, so
+:math:`D_b = S^{t}_b - S^{e}_b`: the time-sorted cumulative sum above minus a cumulative sum over
+the rows sorted by entry (descending), read where ``searchsorted`` puts :math:`\tau_b`. Two
+evaluations, both traced by autograd (no closed-form gradient):
+
+* :func:`with_entry`: that subtraction in float64, O(n log n). It is refused (``None``) where it
+  would cancel, i.e. where :math:`S^{t}_b + S^{e}_b > 2^{16} D_b` for some event block (high-risk
+  rows outside a small risk set), so that :math:`D_b` keeps a relative error below ~1e-11.
+* :func:`entry_tree` (fallback): every risk set as a union of ``O(log n)`` nodes of a
+  merge-sort tree over the time-sorted rows, each node's rows in entry order and summed by a
+  cumulative sum along the node: positive terms only, no subtraction, O(n log n).
 """
 
 from __future__ import annotations
@@ -28,7 +42,14 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["TieBlocks", "closed_form", "log_space", "tie_blocks"]
+from lightsaber.exceptions import LossInputError
+from lightsaber.losses._ordering import argsort_durations
+
+__all__ = ["TieBlocks", "closed_form", "entry_tree", "log_space", "tie_blocks",
+           "with_entry"]
+
+# with_entry refuses a subtraction D = S_t - S_e that loses more than 16 bits (S_t + S_e > 2^16 D)
+_CANCELLATION = 2.0**16
 
 
 @dataclass(frozen=True)
@@ -170,3 +191,126 @@ def log_space(risk_sorted: torch.Tensor, blocks: TieBlocks, efron: bool) -> torc
         fraction = blocks.efron_fraction().to(terms.dtype)
         terms = terms - torch.log1p(-fraction * share.index_select(0, blocks.event_block))
     return terms.sum()
+
+
+def _event_blocks(blocks: TieBlocks) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blocks holding an event, and each event's index among them."""
+    has_event = blocks.events_in > 0
+    compact = torch.cumsum(has_event, dim=0).sub_(1).index_select(0, blocks.event_block)
+    return torch.nonzero(has_event).reshape(-1), compact
+
+
+def _from_log_risk_sets(eta: torch.Tensor, log_risk_set: torch.Tensor, compact: torch.Tensor,
+                        blocks: TieBlocks, efron: bool) -> torch.Tensor:
+    """Partial log-likelihood from ``log D`` of the event blocks (as :func:`log_space`)."""
+    terms = eta.index_select(0, blocks.at_event) - log_risk_set.index_select(0, compact)
+    if efron:
+        # exp(eta_i - log D) <= 1 because row i is in its own risk set: no overflow.
+        share = torch.zeros_like(log_risk_set).index_add(0, compact, torch.exp(terms))
+        fraction = blocks.efron_fraction().to(terms.dtype)
+        terms = terms - torch.log1p(-fraction * share.index_select(0, compact))
+    return terms.sum()
+
+
+def with_entry(risk_sorted: torch.Tensor, time_sorted: torch.Tensor, entry_sorted: torch.Tensor,
+               blocks: TieBlocks, efron: bool) -> torch.Tensor | None:
+    r"""Partial log-likelihood with entry times, by subtraction; ``None`` where it cancels.
+
+    Float64 throughout, traced by autograd. :math:`D_b = S^{t}_b - S^{e}_b` with
+    :math:`S^{t}_b = \sum_{t_j \ge \tau_b} w_j` and :math:`S^{e}_b = \sum_{e_j \ge \tau_b} w_j`,
+    :math:`w_j = \exp(\eta_j - \max \eta)`. Returns ``None`` if, for an event block,
+    :math:`S^{t}_b + S^{e}_b > 2^{16} D_b` (cancellation) or :math:`D_b` is below
+    ``tiny * n / eps`` (underflow: risks spread by more than ~650).
+    """
+    eta = risk_sorted.to(torch.float64)
+    shift = eta.detach().max()
+    scaled = torch.exp(eta - shift)
+    event_blocks, compact = _event_blocks(blocks)
+    ends = blocks.ends.index_select(0, event_blocks)
+    tau = time_sorted.index_select(0, ends)
+    by_time = torch.cumsum(scaled, dim=0).index_select(0, ends)
+    by_entry_order = argsort_durations(entry_sorted, descending=True).to(entry_sorted.device)
+    ascending = torch.flip(entry_sorted.index_select(0, by_entry_order), (0,)).contiguous()
+    late = entry_sorted.shape[0] - torch.searchsorted(ascending, tau)  # rows with entry >= tau
+    prefix = torch.cat([scaled.new_zeros(1),
+                        torch.cumsum(scaled.index_select(0, by_entry_order), dim=0)])
+    by_entry = prefix.index_select(0, late)
+    risk_set = by_time - by_entry
+    info = torch.finfo(torch.float64)
+    floor = info.tiny * eta.shape[0] / info.eps  # above it, underflowed terms weigh < eps
+    with torch.no_grad():
+        safe = (risk_set >= floor) & (risk_set * _CANCELLATION >= by_time + by_entry)
+    if not bool(safe.all()):
+        return None
+    value = _from_log_risk_sets(eta, torch.log(risk_set) + shift, compact, blocks, efron)
+    return value.to(risk_sorted.dtype)
+
+
+def entry_tree(risk_sorted: torch.Tensor, time_sorted: torch.Tensor, entry_sorted: torch.Tensor,
+               blocks: TieBlocks, efron: bool) -> torch.Tensor:
+    """Partial log-likelihood with entry times, every risk set a sum of positive terms only.
+
+    The time-sorted rows are padded to ``2^K`` positions and cut, at each level ``L``, into
+    nodes of ``2^L`` consecutive positions. A block's rows with ``t >= tau`` fill a prefix of
+    length ``p``: the union of one node per set bit ``L`` of ``p``. Inside each node the rows
+    are kept in entry order (level ``L - 1`` is a stable partition of level ``L`` by one bit
+    of the position, O(n) in integer cumulative sums), so the rows with ``entry < tau`` are
+    the node's first ``c`` rows (``searchsorted``) and a cumulative sum along the node gives
+    their total. ``D`` adds at most ``K + 1`` such parts. Float64, traced by autograd,
+    O(n log n) plus O(log n) ``searchsorted`` per event block. ``exp(eta - max eta)`` is summed
+    unless the risks spread by more than 600 (where it could underflow); then
+    ``torch.logcumsumexp`` and ``logsumexp`` do the same in log space.
+    """
+    n = risk_sorted.shape[0]
+    device = risk_sorted.device
+    eta = risk_sorted.to(torch.float64)
+    event_blocks, compact = _event_blocks(blocks)
+    ends = blocks.ends.index_select(0, event_blocks)
+    tau = time_sorted.index_select(0, ends)
+    # entry < tau  <=>  rank(entry) < rank(tau) among the sorted distinct values of both
+    values = torch.unique(torch.cat([entry_sorted, tau]))
+    pad_rank = values.shape[0]
+    stride = pad_rank + 1
+    levels = max(0, (n - 1).bit_length())
+    size = 1 << levels
+    entry_rank = torch.cat([torch.searchsorted(values, entry_sorted.contiguous()),
+                            torch.full((size - n,), pad_rank, dtype=torch.int64, device=device)])
+    tau_rank = torch.searchsorted(values, tau.contiguous())
+    shift = eta.detach().max()
+    in_log = bool(shift - eta.detach().min() > 600.0)
+    if in_log:  # padding: finite (logcumsumexp's backward dislikes -inf), never read
+        weight = torch.cat([eta, (eta.detach().min() - 1000.0).expand(size - n)])
+    else:
+        weight = torch.cat([torch.exp(eta - shift), eta.new_zeros(size - n)])
+    length = ends + 1
+    # the root: every position in entry order (the padding last)
+    current = argsort_durations(entry_rank, descending=False).to(device)
+    flat = torch.arange(size, device=device)
+    parts = []
+    for level in range(levels, -1, -1):
+        if level < levels:  # stable partition of each node of level + 1 into its two halves
+            upper = current >> level & 1
+            ones_before = torch.cumsum(upper, dim=0).sub_(upper)
+            start = flat >> (level + 1) << (level + 1)
+            ones_before -= ones_before.index_select(0, start)
+            rank = torch.where(upper == 1, ones_before, flat - start - ones_before)
+            destination = (current >> level << level) + rank
+            current = torch.empty_like(current).index_copy_(0, destination, current)
+        key = (current >> level) * stride + entry_rank.index_select(0, current)
+        rows = weight.index_select(0, current).reshape(size >> level, 1 << level)
+        running = (torch.logcumsumexp(rows, dim=1) if in_log
+                   else torch.cumsum(rows, dim=1)).reshape(-1)
+        node = (length >> level) - 1
+        at = torch.searchsorted(key, node * stride + tau_rank)
+        used = ((length >> level) & 1 == 1) & (at > (node << level))  # a row with entry < tau
+        part = running.index_select(0, (at - 1).clamp_min(0))
+        parts.append(part.masked_fill(~used, float("-inf") if in_log else 0.0))
+    if in_log:
+        log_risk_set = torch.logsumexp(torch.stack(parts), dim=0)
+    else:
+        log_risk_set = torch.log(torch.stack(parts).sum(dim=0)) + shift
+    if not bool(torch.isfinite(log_risk_set).all()):
+        raise LossInputError(
+            "an event has an empty risk set (no row with entry < t <= duration at its time); "
+            "every row needs entry < duration.")
+    return _from_log_risk_sets(eta, log_risk_set, compact, blocks, efron).to(risk_sorted.dtype)

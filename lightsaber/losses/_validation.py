@@ -19,6 +19,7 @@ __all__ = [
     "as_cause",
     "as_duration",
     "as_duration_index",
+    "as_entry",
     "as_event",
     "as_prediction",
     "check_option",
@@ -211,3 +212,37 @@ def as_duration_index(duration_index: Any, n: int, n_bins: int,
             "grid has cut points."
         )
     return tensor
+
+
+def as_entry(entry: Any, duration: torch.Tensor, n: int,
+             device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entry (left-truncation) times checked against ``duration``: ``(duration, entry)``.
+
+    Every row needs ``entry < duration`` (a row is at risk on ``(entry, duration]``); ``-inf``
+    means "at risk from the start". When the two dtypes differ both are returned in one
+    common dtype (float64 if either is floating point, else int64), so that comparing them
+    is exact.
+
+    Examples
+    --------
+    >>> duration, entry = as_entry([0, 1.5], torch.tensor([2.0, 3.0]), 2, torch.device("cpu"))
+    >>> entry.tolist(), entry.dtype == duration.dtype
+    ([0.0, 1.5], True)
+    """
+    tensor = _as_column(entry, "entry", n, device)
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise LossInputError(f"entry must be real numbers (entry times); got dtype {tensor.dtype}.")
+    if tensor.dtype != duration.dtype:
+        common = (torch.float64 if tensor.is_floating_point() or duration.is_floating_point()
+                  else torch.int64)
+        tensor, duration = tensor.to(common), duration.to(common)
+    bad = ~(tensor < duration)  # NaN entries are bad too
+    if bool(bad.any()):
+        raise LossInputError(
+            f"entry must be earlier than duration on every row (a row is at risk on "
+            f"(entry, duration]); {int(bad.sum())} row(s) have entry >= duration or a missing "
+            f"entry (batch positions {_positions(bad)}). Drop rows without follow-up after "
+            "entry, or add a small offset to their duration; use -inf (or any time below "
+            "every duration) for rows at risk from the start."
+        )
+    return duration, tensor

@@ -14,6 +14,12 @@ sample ``j`` is comparable to an event ``i`` iff ``key[j] > key[i]``: ``j`` left
 left at the same time censored (an event at ``t`` precedes a censoring at ``t``). Sorting the
 samples by decreasing key makes every comparable set a prefix.
 
+With entry (left-truncation) times, ``j`` must also be at risk at ``T_i``: ``entry_j < T_i``.
+Since ``entry_j < T_j``, a sample entering at or after ``T_i`` left after it, so it is in
+``i``'s prefix: the counts over the comparable set are the prefix counts minus the same counts
+over the samples with ``entry >= T_i``, themselves a prefix of the samples sorted by decreasing
+entry. Integer counts, so the subtraction is exact; still O(n log n).
+
 The same structure answers *weighted* counts: bootstrap replicates are row multiplicities, so
 :class:`HarrellIndex` evaluates a thousand replicates without re-sorting anything.
 """
@@ -243,12 +249,19 @@ class PreparedPairs:
     upper: np.ndarray  # tied partners have lower <= code < upper
     may_tie: np.ndarray  # events that can have a tied partner at all
     tied_time: int  # comparable pairs (event, censored) sharing a time
+    entry_codes: np.ndarray | None = None  # risk ranks in decreasing-entry order (with entry)
+    late: np.ndarray | None = None  # per event: samples entering at or after its time
 
 
 def prepare_pairs(
-    event: np.ndarray, time: np.ndarray, risk: np.ndarray, tied_tol: float
+    event: np.ndarray, time: np.ndarray, risk: np.ndarray, tied_tol: float,
+    entry: np.ndarray | None = None,
 ) -> PreparedPairs:
-    """Sort once; compute comparable-prefix lengths and risk-rank bounds of every event."""
+    """Sort once; compute comparable-prefix lengths and risk-rank bounds of every event.
+
+    With ``entry`` (validated, ``entry < time``), partners entering at or after an event's
+    time are not comparable to it; :func:`event_counts` removes them.
+    """
     n = time.shape[0]
     _, t_rank, t_order = _rank(time)
     key = 2 * t_rank + (~event)
@@ -265,23 +278,44 @@ def prepare_pairs(
     lower, upper = a[ev_codes], b[ev_codes]
     may_tie = (upper - lower > 1) | (code_counts[ev_codes] > 1)
     n_ev_t = key_counts[0::2]
+    # a censored partner at the event's time entered before it (entry < time): still comparable
     tied_time = int(np.dot(n_ev_t, key_counts[1::2]))
+    entry_codes = late = None
+    if entry is not None:
+        by_entry = np.argsort(-entry, kind="stable")
+        entry_codes = codes[by_entry]
+        late = n - np.searchsorted(entry[by_entry[::-1]], time[events], side="left")
     return PreparedPairs(
         order=order, codes=codes[order], n_codes=int(uniq_r.shape[0]), events=events,
         ends=ends, lower=lower, upper=upper, may_tie=may_tie, tied_time=tied_time,
+        entry_codes=entry_codes, late=late,
     )
+
+
+def _prefix_counts(codes: np.ndarray, n_codes: int, ends: np.ndarray, lower: np.ndarray,
+                   upper: np.ndarray, may_tie: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    concordant = count_less_in_prefix(codes, n_codes, ends, lower)
+    tied = np.zeros_like(concordant)
+    sel = np.flatnonzero(may_tie)
+    if sel.size:
+        thr = np.concatenate((lower[sel], upper[sel]))
+        both = count_less_in_prefix(codes, n_codes, np.tile(ends[sel], 2), thr)
+        tied[sel] = both[sel.size:] - both[:sel.size]
+    return concordant, tied
 
 
 def event_counts(p: PreparedPairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per event: concordant partners, tied-risk partners, comparable partners."""
-    concordant = count_less_in_prefix(p.codes, p.n_codes, p.ends, p.lower)
-    tied = np.zeros_like(concordant)
-    sel = np.flatnonzero(p.may_tie)
-    if sel.size:
-        thr = np.concatenate((p.lower[sel], p.upper[sel]))
-        both = count_less_in_prefix(p.codes, p.n_codes, np.tile(p.ends[sel], 2), thr)
-        tied[sel] = both[sel.size:] - both[:sel.size]
-    return concordant, tied, p.ends.astype(np.int64)
+    concordant, tied = _prefix_counts(p.codes, p.n_codes, p.ends, p.lower, p.upper, p.may_tie)
+    comparable = p.ends.astype(np.int64)
+    if p.late is not None and p.late.any():  # minus the partners not yet at risk
+        sel = np.flatnonzero(p.late)
+        late_conc, late_tied = _prefix_counts(p.entry_codes, p.n_codes, p.late[sel],
+                                              p.lower[sel], p.upper[sel], p.may_tie[sel])
+        concordant[sel] -= late_conc
+        tied[sel] -= late_tied
+        comparable = comparable - p.late
+    return concordant, tied, comparable
 
 
 class HarrellIndex:

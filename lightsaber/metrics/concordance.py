@@ -8,6 +8,10 @@ Conventions
 * **Comparable pairs** (scikit-survival's rule): ``(i, j)`` is comparable when ``i`` had an
   event and ``j`` left later, or ``j`` was censored at the same time (an event at ``t`` is
   taken to precede a censoring at ``t``). Two events at the same time are not comparable.
+* **Delayed entry** (``entry=``, left truncation): ``j`` must also be at risk at ``T_i``,
+  ``entry_j < T_i``; a sample that entered the study after ``i``'s event cannot be compared
+  with it. Every row needs ``entry < time``. Without ``entry`` (or with every entry below every
+  time) the rule above is unchanged.
 * **Tied risks** — ``|risk_i - risk_j| <= tied_tol`` (default ``1e-8``, scikit-survival's) —
   count one half.
 * Antolini's C compares predicted *survival probabilities* ``S_j(T_i) > S_i(T_i)`` (strictly;
@@ -30,7 +34,7 @@ import numpy as np
 
 from lightsaber._moved import renamed_keywords
 from lightsaber.exceptions import MetricError
-from lightsaber.metrics._km import censoring_kaplan_meier
+from lightsaber.metrics._km import censoring_kaplan_meier, check_entry
 from lightsaber.metrics._pairs import count_less_in_prefix, event_counts, prepare_pairs
 from lightsaber.metrics.validation import (
     as_survival_target,
@@ -87,9 +91,9 @@ def _no_pairs(n: int, n_events: int, extra: str = "") -> MetricError:
 
 
 def _summary(y: np.ndarray, risk: np.ndarray, weights: np.ndarray | None, tol: float,
-             extra: str = "") -> ConcordanceResult:
+             extra: str = "", entry: np.ndarray | None = None) -> ConcordanceResult:
     event, time = y["event"], y["time"]
-    prepared = prepare_pairs(event, time, risk, tol)
+    prepared = prepare_pairs(event, time, risk, tol, entry)
     conc, tied, comp = event_counts(prepared)
     if weights is None:
         numerator = float(conc.sum()) + 0.5 * float(tied.sum())
@@ -110,7 +114,8 @@ def _summary(y: np.ndarray, risk: np.ndarray, weights: np.ndarray | None, tol: f
     )
 
 
-def concordance_summary(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> ConcordanceResult:
+def concordance_summary(y: Any, risk: Any, *, entry: Any = None,
+                        tied_tol: float = 1e-8) -> ConcordanceResult:
     """Harrell's C with its pair counts (scikit-survival's ``concordance_index_censored``).
 
     Parameters
@@ -119,6 +124,9 @@ def concordance_summary(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> Concord
         Survival outcome: scikit-survival structured array or ``(event, time)``.
     risk : array-like of shape (n_samples,)
         Risk scores, higher = earlier event.
+    entry : array-like of shape (n_samples,), optional
+        Entry (left-truncation) times, each ``< time``: a pair ``(i, j)`` is comparable only
+        if ``j`` was at risk at ``i``'s event time, ``entry_j < T_i``.
     tied_tol : float, default 1e-8
         Risks closer than this (absolute) are tied.
 
@@ -131,13 +139,22 @@ def concordance_summary(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> Concord
     >>> r = concordance_summary(([1, 1, 0], [1.0, 2.0, 3.0]), [3.0, 1.0, 2.0])
     >>> r.cindex, r.concordant, r.discordant, r.comparable
     (0.6666666666666666, 2, 1, 3)
+    >>> r = concordance_summary(([1, 1, 0], [1.0, 2.0, 3.0]), [3.0, 1.0, 2.0],
+    ...                         entry=[0.0, 0.0, 1.5])  # row 2 enters after the event at 1
+    >>> r.cindex, r.concordant, r.discordant, r.comparable
+    (0.5, 1, 1, 2)
     """
     y = as_survival_target(y, allow_all_censored=True)
     risk = check_risk(risk, y.shape[0])
-    return _summary(y, risk, None, check_tol(tied_tol))
+    tol = check_tol(tied_tol)
+    if entry is None:
+        return _summary(y, risk, None, tol)
+    entry = check_entry(entry, y["time"])
+    return _summary(y, risk, None, tol, " after removing pairs whose partner had not yet entered",
+                    entry)
 
 
-def harrell_c(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> float:
+def harrell_c(y: Any, risk: Any, *, entry: Any = None, tied_tol: float = 1e-8) -> float:
     """Harrell's concordance index (scikit-survival's tie conventions).
 
     ``C = (concordant + tied_risk / 2) / comparable`` over comparable pairs (see the module
@@ -150,6 +167,10 @@ def harrell_c(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> float:
         Survival outcome: scikit-survival structured array or ``(event, time)``.
     risk : array-like of shape (n_samples,)
         Risk scores, higher = earlier event.
+    entry : array-like of shape (n_samples,), optional
+        Entry (left-truncation) times, each ``< time``. A pair ``(i, j)`` (``i``'s event
+        first) is comparable only if ``j`` was at risk at ``T_i``: ``entry_j < T_i <= T_j``.
+        Still O(n log n).
     tied_tol : float, default 1e-8
         Risks closer than this (absolute) are tied and count one half.
 
@@ -160,14 +181,16 @@ def harrell_c(y: Any, risk: Any, *, tied_tol: float = 1e-8) -> float:
     Raises
     ------
     MetricError
-        NaN/inf risk, mismatched lengths, no comparable pairs.
+        NaN/inf risk, mismatched lengths, an entry not before its time, no comparable pairs.
 
     Examples
     --------
     >>> harrell_c(([1, 1, 0], [1.0, 2.0, 3.0]), [3.0, 1.0, 2.0])
     0.6666666666666666
+    >>> harrell_c(([1, 1, 0], [1.0, 2.0, 3.0]), [3.0, 1.0, 2.0], entry=[0.0, 0.0, 1.5])
+    0.5
     """
-    return concordance_summary(y, risk, tied_tol=tied_tol).cindex
+    return concordance_summary(y, risk, entry=entry, tied_tol=tied_tol).cindex
 
 
 def uno_c(
