@@ -34,6 +34,7 @@ __all__ = [
     "IgnoredArgumentWarning",
     "InputTypeError",
     "Issue",
+    "LandmarkCensoringWarning",
     "LightsaberError",
     "LightsaberWarning",
     "LongitudinalOrderError",
@@ -142,6 +143,10 @@ class IgnoredArgumentWarning(LightsaberWarning):
 
 class UnscaledInputWarning(LightsaberWarning):
     """A net was given features whose scales differ by more than 100x (standardise them)."""
+
+
+class LandmarkCensoringWarning(LightsaberWarning):
+    """Landmark rows censored inside the horizon were dropped to make a 0/1 label."""
 
 
 class CalibrationWarning(LightsaberWarning):

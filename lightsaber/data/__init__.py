@@ -2,6 +2,12 @@
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.fingerprint import cohort_fingerprint
+from lightsaber.data.landmarks import (
+    LandmarkCohort,
+    LandmarkDesign,
+    landmark_cohort,
+    landmark_features,
+)
 from lightsaber.data.longitudinal import LongTable
 from lightsaber.data.preprocess import Features, Preprocessor, TabularPreprocessor
 from lightsaber.data.sequences import PaddedSequences, SequencePreprocessor
@@ -17,6 +23,8 @@ from lightsaber.data.targets import (
 __all__ = [
     "Cohort",
     "Features",
+    "LandmarkCohort",
+    "LandmarkDesign",
     "LongTable",
     "PaddedSequences",
     "Preprocessor",
@@ -28,5 +36,7 @@ __all__ = [
     "check_survival_target",
     "cohort_fingerprint",
     "encode_label",
+    "landmark_cohort",
+    "landmark_features",
     "make_competing_target",
 ]

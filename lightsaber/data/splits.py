@@ -394,6 +394,13 @@ def _rate(values: np.ndarray) -> float:
 def _part_summary(cohort: Cohort, pos: np.ndarray) -> dict[str, Any]:
     summary: dict[str, Any] = {"n_patients": int(len(pos)),
                                "ids_sha256": ids_sha256(cohort.ids[pos])}
+    design = getattr(cohort, "design", None)  # a LandmarkCohort: rows are (patient, landmark)
+    if design is not None:
+        landmarks = cohort.landmarks[pos]
+        summary["n_rows"] = summary.pop("n_patients")
+        summary["n_patients"] = int(pd.unique(cohort.patients[pos]).size)
+        summary["rows_per_landmark"] = {f"{s:g}": int(np.sum(landmarks == s))
+                                        for s in design.times}
     if cohort.label is not None:
         labels = cohort.y_label[pos]
         uniques = np.unique(labels)

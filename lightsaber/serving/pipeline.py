@@ -186,6 +186,8 @@ class FittedPipeline:
     dtypes: dict[str, str] = field(default_factory=dict)
     calibrator: Any = None
     causes: dict[int, str] | None = None
+    #: The :class:`~lightsaber.data.LandmarkDesign` (as a dict) of a landmark model, else None.
+    landmark_design: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.task != "competing" or not self.causes:
@@ -271,7 +273,78 @@ class FittedPipeline:
         long_table = LongTable.build(frame, id_column=self.id_column, time=self.time_column,
                                      features=self.longitudinal_columns, patient_ids=ids,
                                      sort=True)
+        if self.landmark_design is not None:
+            long_table = self._history(long_table, static)
         return self.model_input(self._features(static, long_table))
+
+    def _history(self, long_table: LongTable, static: pd.DataFrame) -> LongTable:
+        """Only the measurements at or before each patient's ``landmark_time`` (as in training).
+
+        With a window ``history``, also after ``landmark_time - history``. A patient left with
+        no measurement is kept (no observation, as a landmark row without history).
+        """
+        from lightsaber.data.landmarks import LANDMARK_COLUMN
+
+        at = static[LANDMARK_COLUMN].to_numpy(dtype=np.float64)[long_table.patient]
+        times = long_table.times()
+        keep = times <= at
+        history = self.landmark_design.get("history", "all")
+        if history != "all":
+            keep &= times > at - float(history)
+        return LongTable(long_table.frame, long_table.time, long_table.features,
+                         long_table.rows[keep], long_table.patient[keep], long_table.n_patients)
+
+    def _check_at(self, at: Any) -> None:
+        from lightsaber.exceptions import PredictionError
+
+        if self.landmark_design is None:
+            raise PredictionError(
+                "`at` (a landmark time) applies to landmark models only; this model was not "
+                "fitted on a LandmarkCohort. Drop `at`, or fit on landmark_cohort(...).")
+        if isinstance(at, bool) or not isinstance(at, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(at) or at < 0:
+            raise PredictionError(f"`at` must be a finite landmark time >= 0; got {at!r}.")
+        trained = self.landmark_design.get("times") or []
+        if trained and not (min(trained) <= float(at) <= max(trained)):
+            import warnings
+
+            from lightsaber.exceptions import LightsaberWarning
+
+            warnings.warn(f"landmark at={float(at):g} lies outside the landmarks the model was "
+                          f"fitted on ({min(trained):g} to {max(trained):g}): an extrapolation.",
+                          LightsaberWarning, stacklevel=3)
+
+    def predict_at(self, cohort: Cohort, at: Any, *, times: Any = None) -> pd.DataFrame:
+        """Predictions from landmark ``at`` for every patient of a patient-level ``cohort``.
+
+        The cohort's measurements after ``at`` are ignored, exactly as when the landmark
+        rows were built for training (:func:`~lightsaber.data.landmark_features`). Columns as
+        :meth:`predict_frame`; ``times`` count from the landmark.
+        """
+        from lightsaber.data.landmarks import LandmarkDesign, landmark_features
+
+        self._check_at(at)
+        design = LandmarkDesign(**{**self.landmark_design,
+                                   "times": tuple(self.landmark_design["times"])})
+        rows = landmark_features(cohort, float(at), design)
+        times = prediction_times(times, self.task)
+        return self.prediction_frame(self.transform(rows), times=times)
+
+    def at_landmark(self, frame: pd.DataFrame, at: Any) -> pd.DataFrame:
+        """The input ``frame`` as seen at landmark ``at``: ``landmark_time`` set to ``at``.
+
+        Measurements after ``at`` are then ignored by :meth:`transform_frame`. Only for
+        pipelines fitted on a :class:`~lightsaber.data.LandmarkCohort`.
+
+        Raises
+        ------
+        PredictionError
+            The pipeline is not a landmark model, or ``at`` is not a finite time >= 0.
+        """
+        from lightsaber.data.landmarks import LANDMARK_COLUMN
+
+        self._check_at(at)
+        return frame.assign(**{LANDMARK_COLUMN: float(at)})
 
     def _features(self, static: pd.DataFrame, long_table: LongTable | None) -> Features:
         pre = self.preprocessor
@@ -288,15 +361,19 @@ class FittedPipeline:
 
         Contains the cohort's identifiers (needed to group the long format): do not log it.
         """
+        columns = self.static_columns
+        if self.landmark_design is not None:  # a patient-level cohort: `at` gives the landmark
+            columns = [c for c in columns if c in cohort.static.columns]
         static = pd.concat([pd.Series(cohort.ids, name=self.id_column),
-                            cohort.static[self.static_columns]], axis=1)
+                            cohort.static[columns]], axis=1)
         if not self.longitudinal_columns:
-            return static[self.static_columns]
+            return static[columns]
         long = cohort.longitudinal[[self.id_column, self.time_column,
                                     *self.longitudinal_columns]]
         return long.merge(static, on=self.id_column, how="left", sort=False)
 
-    def predict_frame(self, frame: pd.DataFrame, *, times: Any = None) -> pd.DataFrame:
+    def predict_frame(self, frame: pd.DataFrame, *, times: Any = None,
+                      at: Any = None) -> pd.DataFrame:
         """Predictions for a raw DataFrame, one row per patient (see :meth:`transform_frame`).
 
         This is the pyfunc's output (what ``mlflow models serve`` answers). Its columns:
@@ -326,7 +403,10 @@ class FittedPipeline:
             The pyfunc input format (see :meth:`transform_frame`).
         times : float or sequence of float, optional
             Survival and competing-risks models: finite, non-negative times (see
-            :func:`check_prediction_times`).
+            :func:`check_prediction_times`). For a landmark model, times from the landmark.
+        at : float, optional
+            Landmark models: predict from landmark ``at`` (see :meth:`at_landmark`), using
+            the measurements up to ``at`` only. Without it, each row's ``landmark_time``.
 
         Returns
         -------
@@ -334,6 +414,8 @@ class FittedPipeline:
             One row per patient, in input order.
         """
         times = prediction_times(times, self.task)
+        if at is not None:
+            frame = self.at_landmark(frame, at)
         return self.prediction_frame(self.transform_frame(frame), times=times)
 
     @property

@@ -65,7 +65,9 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
         :meth:`FittedPipeline.predict_frame`). An empty list (the signature's default) asks
         for no times; anything but a list of finite, non-negative numbers is refused with a
         :class:`~lightsaber.serving.PredictionError` (an HTTP 400 when served) that names the
-        position of the bad entry, never its value.
+        position of the bad entry, never its value. Landmark models also take
+        ``params={"at": s}``: predict from landmark ``s`` with the measurements up to ``s``
+        (``times`` then count from ``s``); without it, each row's ``landmark_time``.
 
         The input is checked with :func:`lightsaber.serving.check_schema` first. Errors carry
         column names and dtypes, never values: a lightsaber error is raised as it is (without
@@ -79,7 +81,9 @@ class PipelineModel(mlflow.pyfunc.PythonModel):
         try:
             frame = pd.DataFrame(model_input)
             times = _times_param(params)
-            return self.pipeline.predict_frame(frame, times=times)  # checks the schema first
+            at = params.get("at") if isinstance(params, dict) else None
+            landmark = {"at": at} if at is not None else {}  # only landmark models take it
+            return self.pipeline.predict_frame(frame, times=times, **landmark)  # checks schema
         except LightsaberError as err:
             raise err from None
         except Exception as err:  # noqa: BLE001  third-party messages may quote input values
@@ -98,6 +102,17 @@ def _times_param(params: Any) -> Any:
                          and len(times) == 0):
         return None
     return times
+
+
+def _landmark_time_optional(signature: Any) -> None:
+    """A landmark model's ``landmark_time`` input may be left out when ``params["at"]`` is given."""
+    from mlflow.types.schema import ColSpec, Schema
+
+    from lightsaber.data.landmarks import LANDMARK_COLUMN
+
+    signature.inputs = Schema([
+        ColSpec(spec.type, spec.name, required=False) if spec.name == LANDMARK_COLUMN else spec
+        for spec in signature.inputs.inputs])
 
 
 def save_pipeline_model(pipeline: FittedPipeline, path: str | Path) -> None:
@@ -130,7 +145,11 @@ def save_pipeline_model(pipeline: FittedPipeline, path: str | Path) -> None:
                 from mlflow.types.schema import ParamSchema, ParamSpec
 
                 # An empty default: without "times" the output is the risk alone.
-                signature.params = ParamSchema([ParamSpec("times", "double", [], shape=(-1,))])
+                specs = [ParamSpec("times", "double", [], shape=(-1,))]
+                if pipeline.landmark_design is not None:
+                    specs.append(ParamSpec("at", "double", None))
+                    _landmark_time_optional(signature)
+                signature.params = ParamSchema(specs)
             mlflow.pyfunc.save_model(str(path), python_model=python_model,
                                      signature=signature, input_example=example,
                                      pip_requirements=requirements)

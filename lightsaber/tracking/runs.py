@@ -291,6 +291,10 @@ class TrackedRun:
         if isinstance(parts, Mapping):
             self.log_params({f"split.{part}.n_patients": summary.get("n_patients")
                              for part, summary in parts.items() if isinstance(summary, Mapping)})
+            # Landmark cohorts: rows are (patient, landmark) pairs, so rows != patients.
+            self.log_params({f"split.{part}.n_rows": summary["n_rows"]
+                             for part, summary in parts.items()
+                             if isinstance(summary, Mapping) and "n_rows" in summary})
 
     def log_config(self, config: Mapping[str, Any]) -> None:
         """Log the experiment configuration as the artifact ``config.json``.

@@ -14,6 +14,7 @@ from sklearn.base import clone
 
 from lightsaber.data.cohort import Cohort
 from lightsaber.data.fingerprint import cohort_fingerprint
+from lightsaber.data.landmarks import LandmarkCohort
 from lightsaber.data.preprocess import Preprocessor
 from lightsaber.data.sequences import SequencePreprocessor
 from lightsaber.data.splits import Splits
@@ -326,6 +327,9 @@ def fit(model: Any, cohort: Cohort, splits: Splits, *, task: str | None = None,
                                        "sequences": sequences},
                         "early_stopping": early_stopping, "monitor": monitor})
         run.log_manifest(splits.manifest)
+        if isinstance(cohort, LandmarkCohort):
+            run.log_params({"landmarks": {k: json.dumps(v) if isinstance(v, list) else v
+                                          for k, v in cohort.design.to_dict().items()}})
         run.set_tags({DATA_FINGERPRINT: cohort_fingerprint(cohort)})  # no ids: see its docs
         run.log_config(dict(config) if config is not None else _call_config(
             prepared, pre, task, early_stopping, monitor, metrics, flat, times))
@@ -494,13 +498,18 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                         ) -> Run:
     notes = notes if notes is not None else RunWarnings()
     train = parts["train"]
+    design = cohort.design if isinstance(cohort, LandmarkCohort) else None
+    landmarks = ({name: part.landmarks for name, part in parts.items()}
+                 if design is not None else None)
     if flat is not None:
         parts = {name: part.flatten(**flat) for name, part in parts.items()}
     pre.fit(parts["train"])
     inputs = describe_inputs(train, flat, sequences)
     pipeline = FittedPipeline(preprocessor=pre, model=model, task=task, flatten=flat,
                               sequences=sequences, id_column=cohort.id_column,
-                              time_column=getattr(cohort.long_table, "time", None), **inputs)
+                              time_column=getattr(cohort.long_table, "time", None),
+                              landmark_design=design.to_dict() if design is not None else None,
+                              **inputs)
     X = {name: pipeline.model_input(pre.transform(part)) for name, part in parts.items()}
     y = {name: part.target(task) for name, part in parts.items()}
     for name in parts:
@@ -556,6 +565,15 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                            times, notes)
     if timed:
         _warn_dropped_times(times, given_times, y, notes)
+    if landmarks is not None and task in ("survival", "classification"):
+        at_horizon = scored
+        if survival and calibrate is None:  # curves read exactly at the horizon, not the grid
+            from lightsaber.metrics.landmark_scores import EVALUATION_FRACTION
+
+            at = np.array([design.horizon * EVALUATION_FRACTION])
+            at_horizon = {name: survival_prediction(fitted, X[name], predictions[name], at)
+                          for name in parts}
+        _score_landmarks(task, design, landmarks, y, at_horizon, scores, notes)
     if run is not None:  # per-split predictions + outcomes, keyed by split position, no ids
         from lightsaber.tracking.predictions import log_predictions
 
@@ -580,6 +598,21 @@ def _train_and_evaluate(model: Any, cohort: Cohort, splits: Splits, parts: dict[
                search=search, calibration=calibration, warnings=notes.messages,
                skipped={k: dict(v) for k, v in notes.skipped.items()},
                times=times if timed else None)
+
+
+def _score_landmarks(task: str, design: Any, landmarks: dict[str, np.ndarray],
+                     y: dict[str, Any], scored: dict[str, Any], scores: dict[str, dict],
+                     notes: RunWarnings) -> None:
+    """Add ``{metric}_at_{s}`` and ``{metric}_pooled`` to each split's scores (landmark fits)."""
+    from lightsaber.metrics.landmark_scores import landmark_scores
+
+    for name in scores:
+        extra, skipped = landmark_scores(
+            task, y[name], scored[name], landmarks[name], horizon=design.horizon,
+            times=design.times, y_train=y["train"] if task == "survival" else None,
+            train_landmarks=landmarks["train"] if task == "survival" else None)
+        scores[name].update(extra)
+        notes.skip(name, skipped)
 
 
 def _warn_dropped_times(times: np.ndarray, given: bool, y: dict[str, Any],
