@@ -25,6 +25,7 @@ NEEDS = {
     "05_reports_and_deployment": ("lightsaber.reports", "lightsaber.tracking.model_registry",
                                   "lightsaber.serving"),
     "06_competing_risks": (),
+    "07_dynamic_prediction": (),
 }
 #: seconds a single cell may run before the notebook fails.
 CELL_TIMEOUT = 600
