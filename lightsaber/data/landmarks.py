@@ -247,6 +247,29 @@ def _history_rows(long: LongTable, patients: np.ndarray, at: np.ndarray,
     return np.concatenate(take_rows), np.concatenate(take_codes).astype(np.int32)
 
 
+def _check_units(cohort: Cohort, duration: np.ndarray, duration_unit: float) -> None:
+    """Refuse a ``duration_unit`` under which most patients are measured after follow-up ends.
+
+    Durations in days with measurements in hours and the default ``duration_unit=1`` put the
+    vitals of hour 48 after a 7-day stay's end; landmarks would then silently use the wrong
+    patients and outcomes.
+    """
+    long = cohort.long_table
+    if long is None or len(long.rows) == 0:
+        return
+    last = np.full(long.n_patients, -np.inf)
+    np.maximum.at(last, long.patient, long.times())
+    measured = np.isfinite(last)
+    after = int(np.sum(last[measured] > duration[measured]))
+    if after > 0.5 * int(measured.sum()):
+        raise CohortError(
+            f"{after} of {int(measured.sum())} patients have measurements after the end of "
+            f"their follow-up ('{cohort.duration}' x duration_unit={duration_unit:g}, in the "
+            f"'{long.time}' unit): the duration and the measurement times are probably in "
+            f"different units. Pass duration_unit= (e.g. 24 for durations in days and "
+            "measurements in hours).")
+
+
 def _outcome(cohort: Cohort, design: LandmarkDesign, patients: np.ndarray,
              at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Time since the landmark (censored at the horizon) and event or cause code."""
@@ -319,6 +342,7 @@ def landmark_cohort(cohort: Cohort, times: Sequence[float], horizon: float, *,
                             outcome=outcome)
     _check_design(cohort, design)
     duration = cohort.targets[cohort.duration].to_numpy(dtype=np.float64) * duration_unit
+    _check_units(cohort, duration, duration_unit)
     patients_list, at_list = [], []
     for s in design.times:
         at_risk = np.flatnonzero(duration > s)

@@ -170,6 +170,13 @@ def test_bad_designs_are_refused_by_name(kwargs, error, match):
         landmark_cohort(_toy(), **kwargs)
 
 
+def test_durations_in_another_unit_than_the_measurements_are_caught(sample):
+    # los_days with vitals in hours and the default duration_unit=1
+    with pytest.raises(CohortError, match=r"measurements after the end of their follow-up.*"
+                                          r"duration_unit=1\b.*24 for durations in days"):
+        landmark_cohort(sample, times=[6, 12], horizon=72)
+
+
 def test_a_cohort_without_a_time_to_event_outcome_is_refused():
     labels = pd.DataFrame({"id": [1, 2, 3], "x": [1.0, 2, 3], "y": [0, 1, 0]})
     with pytest.raises(TargetError, match="time-to-event"):
