@@ -1,6 +1,7 @@
 """Cohorts, outcome checks, splits and preprocessing: the data layer of lightsaber."""
 
 from lightsaber.data.cohort import Cohort
+from lightsaber.data.counting_process import to_counting_process
 from lightsaber.data.fingerprint import cohort_fingerprint
 from lightsaber.data.landmarks import (
     LandmarkCohort,
@@ -39,4 +40,5 @@ __all__ = [
     "landmark_cohort",
     "landmark_features",
     "make_competing_target",
+    "to_counting_process",
 ]

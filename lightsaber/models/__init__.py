@@ -2,6 +2,7 @@
 
 Competing risks: :class:`CauseSpecificCox` and :class:`FineGray` (classical), and the deep
 :class:`DeepHitCompeting` and :class:`LogisticHazardCompeting` (on :class:`CompetingRisksNet`).
+Time-varying covariates: :class:`TimeVaryingCox` on counting-process rows.
 """
 
 from lightsaber.models.competing import CauseSpecificCox, FineGray
@@ -19,6 +20,7 @@ from lightsaber.models.recipes import (
     VAECoxNetwork,
     WeibullAFT,
 )
+from lightsaber.models.time_varying import TimeVaryingCox
 
 __all__ = [
     "CauseSpecificCox",
@@ -37,6 +39,7 @@ __all__ = [
     "RankSVX",
     "SequenceNet",
     "SurvivalNet",
+    "TimeVaryingCox",
     "VAECox",
     "VAECoxNetwork",
     "WeibullAFT",
